@@ -1,0 +1,1 @@
+#include "cblake3.h"

@@ -1,0 +1,2 @@
+// Placeholder; the BLAKE3 kernels land here.
+#pragma once

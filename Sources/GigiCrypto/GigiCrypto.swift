@@ -1,0 +1,1 @@
+// GigiCrypto module.

@@ -1,0 +1,1 @@
+// P2PHost module.

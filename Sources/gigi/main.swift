@@ -1,0 +1,2 @@
+// Placeholder entry point; the CLI lands here.
+print("gigi")
