@@ -3,28 +3,15 @@
 
 static inline uint32_t rotr32(uint32_t w, int c) { return (w >> c) | (w << (32 - c)); }
 
-static inline void g(uint32_t *v, int a, int b, int c, int d, uint32_t x, uint32_t y) {
-    v[a] = v[a] + v[b] + x;
-    v[d] = rotr32(v[d] ^ v[a], 16);
-    v[c] = v[c] + v[d];
-    v[b] = rotr32(v[b] ^ v[c], 12);
-    v[a] = v[a] + v[b] + y;
-    v[d] = rotr32(v[d] ^ v[a], 8);
-    v[c] = v[c] + v[d];
-    v[b] = rotr32(v[b] ^ v[c], 7);
-}
-
-static inline void round_fn(uint32_t v[16], const uint32_t m[16], const uint8_t s[16]) {
-    // Columns, then diagonals.
-    g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-    g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-    g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-    g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-    g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-    g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-    g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-    g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define B3_VEC uint32_t
+#define B3_FN __attribute__((always_inline)) static inline
+#define B3_ADD(a, b) ((a) + (b))
+#define B3_XOR(a, b) ((a) ^ (b))
+#define B3_ROT16(x) rotr32(x, 16)
+#define B3_ROT12(x) rotr32(x, 12)
+#define B3_ROT8(x) rotr32(x, 8)
+#define B3_ROT7(x) rotr32(x, 7)
+#include "blake3_rounds.h"
 
 static inline void compress_rounds(uint32_t v[16], const uint32_t cv[8], const uint8_t block[64],
                                    uint8_t block_len, uint64_t counter, uint8_t flags) {
@@ -36,7 +23,7 @@ static inline void compress_rounds(uint32_t v[16], const uint32_t cv[8], const u
     v[13] = (uint32_t)(counter >> 32);
     v[14] = block_len;
     v[15] = flags;
-    for (int r = 0; r < 7; r++) round_fn(v, m, B3_SCHEDULE[r]);
+    b3_rounds(v, m);
 }
 
 void b3_compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
