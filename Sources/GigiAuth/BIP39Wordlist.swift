@@ -110,8 +110,13 @@ public enum BIP39Wordlist {
         return previous[b.count] <= limit ? previous[b.count] : nil
     }
 
+    /// Where the bundled list lives (tests check its digest).
+    static var englishResourceURL: URL? {
+        Bundle.module.url(forResource: "bip39-english", withExtension: "txt")
+    }
+
     private static func loadEnglish() -> [String] {
-        guard let url = Bundle.module.url(forResource: "bip39-english", withExtension: "txt"),
+        guard let url = englishResourceURL,
               let data = try? Data(contentsOf: url) else {
             preconditionFailure("the BIP-39 word list resource (gigi_GigiAuth.resources) is missing beside the executable")
         }

@@ -1,3 +1,5 @@
+import Foundation
+import GigiCrypto
 import XCTest
 @testable import GigiAuth
 
@@ -10,6 +12,16 @@ final class BIP39WordlistTests: XCTestCase {
         XCTAssertEqual(words, words.sorted(), "the list is sorted")
         XCTAssertEqual(Set(words.map { $0.prefix(4) }).count, 2048, "4-letter prefixes are unique")
         XCTAssertTrue(words.allSatisfy { $0.allSatisfy { $0 >= "a" && $0 <= "z" } })
+    }
+
+    /// The bundled file is byte-for-byte the reference list (python-mnemonic's english.txt).
+    func testResourceMatchesReferenceDigest() throws {
+        let url = try XCTUnwrap(BIP39Wordlist.englishResourceURL)
+        let data = try Data(contentsOf: url)
+        XCTAssertEqual(SHA256.hash(Array(data)).hex,
+                       "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda")
+        XCTAssertEqual(SHA256.hash(Array((BIP39Wordlist.english.joined(separator: "\n") + "\n").utf8)).hex,
+                       "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda")
     }
 
     func testIndex() {
