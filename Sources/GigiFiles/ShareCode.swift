@@ -7,68 +7,27 @@
 // dashes between parts, and a word may be given by its unique 4-letter
 // prefix (or misspelt after it); unknown words get suggestions.
 
+import GigiAuth
 import GigiBase
 import GigiCrypto
 
-/// A word list with BIP-39's property that the first four letters identify a word.
-public struct ShareWordList: Sendable {
-    public let words: [String]
-    private let index: [String: Int]
-    private let prefixes: [String: Int]
+/// Share-code words: BIP-39 English (GigiAuth), 11 bits each, unique 4-letter prefixes.
+public enum ShareWords {
+    public static var list: [String] { BIP39Wordlist.english }
 
-    /// `words` must hold 2048 distinct lower-case words (BIP-39 English).
-    public init(words: [String]) {
-        precondition(words.count == 2048, "a share-code word list has 2048 words")
-        self.words = words
-        var index: [String: Int] = [:], prefixes: [String: Int] = [:]
-        for (i, w) in words.enumerated() {
-            index[w] = i
-            if w.count >= 4 { prefixes[String(w.prefix(4))] = i }
-        }
-        self.index = index
-        self.prefixes = prefixes
-    }
-
-    /// The index of a typed word: exact match, else its 4-letter prefix.
-    public func lookup(_ token: String) -> Int? {
-        if let i = index[token] { return i }
-        if token.count >= 4, let i = prefixes[String(token.prefix(4))] { return i }
-        return nil
-    }
-
-    /// Words within edit distance 2 of `token`, or starting with it; at most 3.
-    public func suggestions(for token: String) -> [String] {
-        let starting = words.filter { $0.hasPrefix(token) }
-        if !starting.isEmpty && token.count >= 2 { return Array(starting.prefix(3)) }
-        let t = Array(token)
-        let scored = words.compactMap { w -> (Int, String)? in
-            let d = editDistance(t, Array(w), limit: 2)
-            return d <= 2 ? (d, w) : nil
-        }
-        return scored.sorted { $0.0 < $1.0 }.prefix(3).map(\.1)
+    /// The index of a typed word: exact match, else the word with the same first
+    /// four letters (so "lanturn" is "lantern").
+    public static func lookup(_ token: String) -> Int? {
+        if let i = BIP39Wordlist.index(of: token) { return i }
+        guard token.count >= BIP39Wordlist.uniquePrefixLength,
+              let w = BIP39Wordlist.suggestion(for: token), w.hasPrefix(token.prefix(4)) else { return nil }
+        return BIP39Wordlist.index(of: w)
     }
 
     /// Completions for a partially typed code word (shell tab completion).
-    public func completions(for prefix: String) -> [String] {
-        words.filter { $0.hasPrefix(prefix.lowercased()) }
+    public static func completions(for prefix: String) -> [String] {
+        BIP39Wordlist.words(withPrefix: prefix)
     }
-}
-
-/// Levenshtein distance, giving up (returning limit + 1) once it exceeds `limit`.
-func editDistance(_ a: [Character], _ b: [Character], limit: Int) -> Int {
-    if abs(a.count - b.count) > limit { return limit + 1 }
-    var prev = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
-        var cur = [i] + [Int](repeating: 0, count: b.count)
-        var rowMin = cur[0]
-        for j in stride(from: 1, through: b.count, by: 1) {
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            rowMin = min(rowMin, cur[j])
-        }
-        if rowMin > limit { return limit + 1 }
-        prev = cur
-    }
-    return prev[b.count]
 }
 
 /// Problems with a typed share code.
@@ -124,8 +83,8 @@ public struct ShareCode: Equatable, Sendable {
     }
 
     /// The text form, e.g. `4821-ocean-lantern-velvet`.
-    public func text(_ list: ShareWordList) -> String {
-        ([nameplate] + wordIndices.map { list.words[$0] }).joined(separator: "-")
+    public var text: String {
+        ([nameplate] + wordIndices.map { ShareWords.list[$0] }).joined(separator: "-")
     }
 
     /// Bits of secret in the words.
@@ -140,7 +99,7 @@ public struct ShareCode: Equatable, Sendable {
     }
 
     /// Parses forgiving input: case, spaces/dashes, 4-letter prefixes.
-    public static func parse(_ input: String, list: ShareWordList) throws -> ShareCode {
+    public static func parse(_ input: String) throws -> ShareCode {
         let separators: Set<Character> = ["-", " ", "\t", "\n", "\r", "_", "."]
         let tokens = input.lowercased().split(whereSeparator: { separators.contains($0) }).map(String.init)
         guard let first = tokens.first else { throw ShareCodeError.empty }
@@ -151,8 +110,9 @@ public struct ShareCode: Equatable, Sendable {
         guard wordTokens.count <= maxWords else { throw ShareCodeError.tooManyWords }
         var indices: [Int] = []
         for (pos, token) in wordTokens.enumerated() {
-            guard let i = list.lookup(token) else {
-                throw ShareCodeError.unknownWord(position: pos + 1, suggestions: list.suggestions(for: token))
+            guard let i = ShareWords.lookup(token) else {
+                let suggestion = BIP39Wordlist.suggestion(for: token)
+                throw ShareCodeError.unknownWord(position: pos + 1, suggestions: suggestion.map { [$0] } ?? [])
             }
             indices.append(i)
         }
