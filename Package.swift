@@ -61,6 +61,10 @@ let package = Package(
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        .target(name: "GigiDNS",
+                dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
                                "P2PCore", "P2PHost",
@@ -84,6 +88,8 @@ let package = Package(
         .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"], swiftSettings: strict),
         .testTarget(name: "P2PHostTests", dependencies: ["P2PHost"], swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"], swiftSettings: strict),
+        .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
     ]
 )
