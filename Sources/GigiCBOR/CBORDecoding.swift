@@ -55,6 +55,8 @@ public enum CBORError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLong(length: UInt64, limit: Int, offset: Int)
     /// `requireDeterministic` is set and the input is not deterministically encoded.
     case notDeterministic
+    /// `CBORReader` found an item of another type than the one asked for.
+    case unexpectedType(offset: Int)
 
     public var description: String {
         switch self {
@@ -71,6 +73,7 @@ public enum CBORError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooManyItems(let l): return "CBOR input has more than \(l) items"
         case .tooLong(let len, let l, let o): return "CBOR length \(len) exceeds the limit of \(l) (offset \(o))"
         case .notDeterministic: return "CBOR input is not in deterministic encoding"
+        case .unexpectedType(let o): return "unexpected CBOR item type (offset \(o))"
         }
     }
 }
@@ -78,9 +81,9 @@ public enum CBORError: Error, Equatable, Sendable, CustomStringConvertible {
 extension CBOR {
     /// Decodes exactly one item that fills `bytes`.
     public static func decode(_ bytes: [UInt8], options: CBORDecodingOptions = .default) throws(CBORError) -> CBOR {
-        try bytes.withUnsafeBytes { (buffer) throws(CBORError) -> CBOR in
-            try decode(buffer, options: options)
-        }
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(CBORError) -> CBOR in try decode(buffer, options: options) }
+        }.get()
     }
 
     /// Decodes exactly one item that fills `buffer`.
@@ -95,9 +98,9 @@ extension CBOR {
     /// used (for CBOR sequences, RFC 8742, or items followed by other data).
     public static func decodePrefix(_ bytes: [UInt8],
                                     options: CBORDecodingOptions = .default) throws(CBORError) -> (CBOR, Int) {
-        try bytes.withUnsafeBytes { (buffer) throws(CBORError) -> (CBOR, Int) in
-            try decodePrefix(buffer, options: options)
-        }
+        try bytes.withUnsafeBytes { buffer in
+            Result { () throws(CBORError) -> (CBOR, Int) in try decodePrefix(buffer, options: options) }
+        }.get()
     }
 
     /// Decodes the first item of `buffer`; see `decodePrefix(_:options:)`.
@@ -270,10 +273,12 @@ struct CBORParser {
             if content.count + n > options.maxLength {
                 throw .tooLong(length: UInt64(content.count + n), limit: options.maxLength, offset: start)
             }
-            content.append(contentsOf: buffer[position..<position + n])
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[position..<position + n])
+            // RFC 8949 §3.2.3: a code point may not be split across chunks, so each chunk is checked alone.
+            if major == 3 && String(validating: chunk, as: UTF8.self) == nil { throw .invalidUTF8(offset: chunkStart) }
+            content.append(contentsOf: chunk)
             position += n
         }
-        if major == 3 && String(validating: content, as: UTF8.self) == nil { throw .invalidUTF8(offset: start) }
         return content
     }
 
