@@ -64,6 +64,10 @@ let package = Package(
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        .target(name: "GigiDNS",
+                dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
                                "P2PCore", "P2PHost",
@@ -80,7 +84,8 @@ let package = Package(
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"], swiftSettings: strict),
+        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore"], swiftSettings: strict),
         .testTarget(name: "GigiAuthTests", dependencies: ["GigiAuth"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
@@ -88,6 +93,8 @@ let package = Package(
         .testTarget(name: "P2PYamuxTests", dependencies: ["P2PYamux"], swiftSettings: strict),
         .testTarget(name: "P2PHostTests", dependencies: ["P2PHost"], swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"], swiftSettings: strict),
+        .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
     ]
 )
