@@ -50,6 +50,9 @@ let package = Package(
                 swiftSettings: strict),
 
         // ── libp2p protocols (NIOCore only) and the host (NIOPosix) ─────────
+        .target(name: "P2PYamux",
+                dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
         .target(name: "P2PHost",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiCBOR", "P2PCore",
                                .product(name: "NIOCore", package: "swift-nio"),
@@ -61,6 +64,10 @@ let package = Package(
         .target(name: "GigiFiles",
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
                                .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "GigiDNS",
+                dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: strict),
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
@@ -84,8 +91,11 @@ let package = Package(
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "P2PYamuxTests", dependencies: ["P2PYamux"], swiftSettings: strict),
         .testTarget(name: "P2PHostTests", dependencies: ["P2PHost"], swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"], swiftSettings: strict),
+        .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
     ]
 )
