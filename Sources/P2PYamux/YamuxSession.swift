@@ -28,8 +28,9 @@
 //     actions = session.goAway(.normal)                    // no new streams either way
 //
 // Actions (perform them in order):
-//   .send(ByteBuffer)         frames to write to the connection — at most one per call, holding
-//                             every frame the call produced
+//   .send(ByteBuffer)         bytes to write to the connection, in order. Control frames and
+//                             headers are gathered; large DATA payloads are slices of the
+//                             buffers given to `write` (no copy). Write all, flush once.
 //   .inboundStream(id)        the peer opened a stream (already acknowledged)
 //   .data(id, ByteBuffer)     payload for the stream's reader; buffer it and call `consumed`
 //                             once the application has taken it — only that re-opens the window,
@@ -78,7 +79,10 @@ public struct YamuxSession: Sendable {
     private var remoteGoAway: YamuxGoAwayCode?
     private var failure: YamuxError?
     private let allocator: ByteBufferAllocator
+    /// Control frames and headers being gathered (small).
     private var out: ByteBuffer?
+    /// Finished output pieces in wire order: header runs and zero-copy payload slices.
+    private var outPieces: [ByteBuffer] = []
 
     public init(role: YamuxRole, configuration: YamuxConfiguration = .init(),
                 allocator: ByteBufferAllocator = .init()) {
@@ -411,14 +415,11 @@ public struct YamuxSession: Sendable {
     private mutating func flushSendQueue(of record: inout YamuxStreamRecord, id: YamuxStreamID) {
         let maxPayload = configuration.maxFramePayload
         while record.sendWindow > 0, !record.sendQueue.isEmpty {
-            let n = min(record.sendQueue.first!.readableBytes, Int(record.sendWindow), maxPayload)
-            let header = YamuxFrameHeader(type: .data, streamID: id, length: UInt32(n))
-            reserveOut(YamuxFrameHeader.size + n)
-            header.write(to: &out!)
             let first = record.sendQueue.startIndex
-            var slice = record.sendQueue[first].readSlice(length: n)!
-            out!.writeBuffer(&slice)
+            let n = min(record.sendQueue[first].readableBytes, Int(record.sendWindow), maxPayload)
+            let payload = record.sendQueue[first].readSlice(length: n)!
             if record.sendQueue[first].readableBytes == 0 { record.sendQueue.removeFirst() }
+            writeData(YamuxFrameHeader(type: .data, streamID: id, length: UInt32(n)), payload)
             record.sendWindow -= UInt32(n)
             record.queuedBytes -= n
         }
@@ -487,25 +488,33 @@ public struct YamuxSession: Sendable {
         actions.append(.closeConnection(error))
     }
 
-    // MARK: - Output buffer
+    // MARK: - Output
 
-    private mutating func reserveOut(_ bytes: Int) {
-        if out == nil {
-            out = allocator.buffer(capacity: max(bytes, 256))
-        } else {
-            out!.reserveCapacity(minimumWritableBytes: bytes)
-        }
-    }
+    /// Payloads at least this long go out as slices of the application's buffers (no copy);
+    /// shorter ones are copied next to their header.
+    private static let zeroCopyThreshold = 4096
 
     private mutating func writeFrame(_ header: YamuxFrameHeader) {
-        reserveOut(YamuxFrameHeader.size)
+        if out == nil { out = allocator.buffer(capacity: 256) }
         header.write(to: &out!)
     }
 
-    private mutating func flushOut(into actions: inout [YamuxAction]) {
-        if let buffer = out, buffer.readableBytes > 0 {
-            actions.append(.send(buffer))
+    private mutating func writeData(_ header: YamuxFrameHeader, _ payload: ByteBuffer) {
+        writeFrame(header)
+        if payload.readableBytes < Self.zeroCopyThreshold {
+            out!.writeImmutableBuffer(payload)
+        } else {
+            outPieces.append(out!)
+            outPieces.append(payload)
+            out = nil
         }
+    }
+
+    /// Everything written since the last flush, as `.send` actions in wire order.
+    private mutating func flushOut(into actions: inout [YamuxAction]) {
+        for piece in outPieces { actions.append(.send(piece)) }
+        outPieces.removeAll(keepingCapacity: true)
+        if let buffer = out, buffer.readableBytes > 0 { actions.append(.send(buffer)) }
         out = nil
     }
 }

@@ -1,6 +1,6 @@
 import NIOCore
 import XCTest
-@testable import P2PYamux
+import P2PYamux
 
 final class YamuxFrameTests: XCTestCase {
     func testHeaderRoundTrip() throws {

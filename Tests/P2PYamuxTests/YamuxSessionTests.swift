@@ -1,6 +1,7 @@
+import Foundation
 import NIOCore
 import XCTest
-@testable import P2PYamux
+import P2PYamux
 
 final class YamuxSessionTests: XCTestCase {
     private let window = Int(YamuxConfiguration.initialWindow)
@@ -209,6 +210,12 @@ final class YamuxSessionTests: XCTestCase {
         let actions = try pair.client.session.write(ByteBuffer(bytes: testBytes(200_000)), on: id)
         let dataFrames = sentHeaders(actions).filter { $0.type == .data }
         XCTAssertEqual(dataFrames.map(\.length), [65536, 65536, 65536, 3392])
+        // Large payloads go out as their own pieces (slices of the written buffer, no copy);
+        // the short tail is copied next to its header.
+        let pieces = actions.compactMap { if case .send(let b) = $0 { b.readableBytes } else { nil } }
+        XCTAssertEqual(pieces, [12, 65536, 12, 65536, 12, 65536, 12 + 3392])
+        let small = try pair.client.session.write(ByteBuffer(bytes: [1, 2, 3]), on: id)
+        XCTAssertEqual(small.count, 1)
     }
 
     // MARK: - Close, reset
@@ -504,5 +511,32 @@ final class YamuxSessionTests: XCTestCase {
         let late = pair.client.session.receive(frame(1, 0, id.rawValue, 1000), now: pair.now)
         XCTAssertEqual(late, [])
         XCTAssertNil(pair.client.session.error)
+    }
+}
+
+final class YamuxSessionBenchmarkTests: XCTestCase {
+    /// Single-stream throughput of two sessions pumped in memory (no Noise, no sockets).
+    /// Run with `YAMUX_BENCH=1 swift test -c release --filter YamuxSessionBenchmarkTests`.
+    func testSingleStreamThroughput() throws {
+        guard ProcessInfo.processInfo.environment["YAMUX_BENCH"] != nil else {
+            throw XCTSkip("set YAMUX_BENCH=1 (and build with -c release) to measure throughput")
+        }
+        var pair = YamuxPair()
+        pair.server.recordData = false
+        let id = try pair.open(from: \.client)
+        let chunk = ByteBuffer(bytes: testBytes(256 * 1024))
+        let total = 4 * 1024 * 1024 * 1024
+        let start = DispatchTime.now().uptimeNanoseconds
+        var sent = 0
+        while sent < total {
+            while sent < total, pair.client.session.isWritable(id) {
+                pair.client.perform(try pair.client.session.write(chunk, on: id), now: pair.now)
+                sent += chunk.readableBytes
+            }
+            pair.pump()
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        XCTAssertEqual(pair.server.receivedCount[id], total)
+        print("yamux in-memory single stream: \(Int(Double(total) / seconds / 1e6)) MB/s")
     }
 }

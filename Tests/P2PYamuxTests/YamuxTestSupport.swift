@@ -1,5 +1,5 @@
 import NIOCore
-@testable import P2PYamux
+import P2PYamux
 
 /// One side of a pumped pair: the session plus what the "host" observed.
 struct YamuxTestPeer {
@@ -158,11 +158,11 @@ func headers(in buffer: ByteBuffer) -> [YamuxFrameHeader] {
     return result
 }
 
+/// Headers of everything the actions send (`.send` pieces are parts of one byte stream).
 func sentHeaders(_ actions: [YamuxAction]) -> [YamuxFrameHeader] {
-    actions.flatMap { action -> [YamuxFrameHeader] in
-        if case .send(let b) = action { return headers(in: b) }
-        return []
-    }
+    var all = ByteBuffer()
+    for case .send(var b) in actions { all.writeBuffer(&b) }
+    return headers(in: all)
 }
 
 func closeReason(_ actions: [YamuxAction]) -> YamuxError? {
