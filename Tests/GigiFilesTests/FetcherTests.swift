@@ -1,7 +1,11 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import GigiCrypto
 import GigiStore
+import GigiBase
 @testable import GigiFiles
 
 /// Sharer and fetcher in one process over in-memory pipes: the protocol logic,
@@ -193,5 +197,69 @@ final class FetcherTests: XCTestCase {
         let (server, _) = try await serve([tmp + "/src/d"])
         do { _ = try await fetch(server, overwrite: true); XCTFail("followed a symlink") } catch {}
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp + "/elsewhere"), [])
+    }
+
+    // MARK: A malicious sharer
+
+    /// Serves chunk streams with every answer's data altered by `corrupt`.
+    func evilOpener(_ indexed: IndexedShare, corrupt: @escaping @Sendable ([UInt8]) -> [UInt8]) -> ChunkStreamOpener {
+        { 
+            let (a, b) = MemoryPipe.pair()
+            Task {
+                let r = StreamReader(b)
+                _ = try await r.readMessage(maxSize: 1024)
+                try await b.writeMessage(encodeCBOR(ChunkOpenReply(ok: true)))
+                let map = ChunkMap(indexed.manifest)
+                while let req = try await r.readExactly(4) {
+                    let n = ChunkWire.be32(req, 0)
+                    guard let (e, i) = map.locate(Int(n)) else { break }
+                    let src = indexed.sources[e]!
+                    let fd = open(src.path, O_RDONLY)
+                    let len = indexed.manifest.entries[e].chunkLength(i, chunkSize: 262_144)
+                    let data = corrupt(preadAll(fd: fd, length: len, offset: off_t(i * 262_144))!)
+                    close(fd)
+                    try await b.write(ChunkWire.header(chunk: n, status: .ok, length: data.count) + data)
+                }
+            }
+            return a
+        }
+    }
+
+    func evilFetch(_ corrupt: @escaping @Sendable ([UInt8]) -> [UInt8]) async throws -> Error? {
+        try write("victim", randomData(600_000))
+        let (server, indexed) = try await serve([tmp + "/src/victim"])
+        let offered = try await handshake(server)
+        let writer = try DownloadWriter(manifest: offered.manifest, root: tmp + "/dst")
+        let f = Fetcher(offered: offered, writer: writer, index: nil)
+        try f.prepare()
+        do { _ = try await f.run(providers: [evilOpener(indexed, corrupt: corrupt)], overwrite: false) } catch { return error }
+        return nil
+    }
+
+    func testFlippedBitsRejected() async throws {
+        let error = try await evilFetch { var d = $0; d[d.count / 2] ^= 0x10; return d }
+        XCTAssertNotNil(error)
+        XCTAssertFalse((error as? UserFacingError)?.message.isEmpty ?? true)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/victim"))
+    }
+
+    func testWrongLengthRejected() async throws {
+        let error = try await evilFetch { $0 + [0] }
+        XCTAssertNotNil(error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/victim"))
+    }
+
+    func testManifestHashMismatchNotPresentedAsComplete() async throws {
+        try write("liar", randomData(1000))
+        let good = try Indexer().index(paths: [tmp + "/src/liar"])
+        var m = good.manifest
+        m.entries[0].sha256[0] ^= 1          // chunk hashes right, whole-file hash wrong
+        let lying = try IndexedShare(manifest: m, sources: good.sources)
+        let server = ShareServer(localPeer: sharerPeer)
+        await server.add(ServedShare(shareID: Array(repeating: 1, count: 16), secrets: [Array("12".utf8): Array("pw".utf8)], indexed: lying))
+        do { _ = try await fetch(server); XCTFail("accepted a file whose SHA-256 does not match") } catch {
+            XCTAssertEqual(error as? DownloadError, .verificationFailed("liar"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/liar"))
     }
 }
