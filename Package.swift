@@ -85,7 +85,8 @@ let package = Package(
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"], swiftSettings: strict),
+        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore"], swiftSettings: strict),
         .testTarget(name: "GigiAuthTests", dependencies: ["GigiAuth"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
