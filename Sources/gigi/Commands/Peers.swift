@@ -94,7 +94,7 @@ struct Peers: AsyncParsableCommand {
             // First line: discovery is up (and who we announce, if anyone).
             var hello: [String: Any] = ["event": "listening"]
             if let local { hello["nickname"] = local.nickname; hello["peer_id"] = local.peerID }
-            if global.json { printLine(json: hello) } else { print("Listening on the LAN; Ctrl-C to stop."); fflush(stdout) }
+            if global.json { printLine(json: hello) } else { say("Listening on the LAN; Ctrl-C to stop.") }
             let events = service.events
             let printer = Task {
                 for await e in events { printEvent(e) }
@@ -127,14 +127,14 @@ struct Peers: AsyncParsableCommand {
             return
         }
         if list.isEmpty {
-            print("No peers found on the LAN.")
+            say("No peers found on the LAN.")
             return
         }
         let now = Date().timeIntervalSince1970
         for p in list {
             let caps = p.capabilities.isEmpty ? "" : "  [\(p.capabilities.joined(separator: ","))]"
-            print("\(TerminalSafe.escape(p.nickname))  \(p.peerID)  seen \(Int(max(0, now - p.lastSeen)))s ago\(caps)")
-            for a in p.addresses { print("    \(TerminalSafe.escape(a))") }
+            say("\(TerminalSafe.escape(p.nickname))  \(p.peerID)  seen \(Int(max(0, now - p.lastSeen)))s ago\(caps)")
+            for a in p.addresses { say("    \(TerminalSafe.escape(a))") }
         }
     }
 
@@ -153,8 +153,7 @@ struct Peers: AsyncParsableCommand {
             printLine(json: obj)
         } else {
             let why = reason.map { " (\($0))" } ?? ""
-            print("\(kind)\(why): \(TerminalSafe.escape(peer.nickname))  \(peer.peerID)  \(peer.sortedAddresses.joined(separator: " "))")
-            fflush(stdout)
+            say("\(kind)\(why): \(TerminalSafe.escape(peer.nickname))  \(peer.peerID)  \(peer.sortedAddresses.joined(separator: " "))")
         }
     }
 
@@ -164,8 +163,13 @@ struct Peers: AsyncParsableCommand {
          "last_seen": p.lastSeen, "expires": p.expires]
     }
 
+    /// Unbuffered, so `--watch` output reaches a pipe at once.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
     private func printLine(json obj: [String: Any]) {
-        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]) {
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         }
     }
