@@ -61,7 +61,8 @@ let package = Package(
 
         // ── Application layer ───────────────────────────────────────────────
         .target(name: "GigiFiles",
-                dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
+                dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "GigiAuth", "P2PCore", "P2PHost",
+                               "CSodium",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "GigiDNS",
@@ -94,7 +95,8 @@ let package = Package(
         .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"], swiftSettings: strict),
         .testTarget(name: "P2PYamuxTests", dependencies: ["P2PYamux"], swiftSettings: strict),
         .testTarget(name: "P2PHostTests", dependencies: ["P2PHost"], swiftSettings: strict),
-        .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"], swiftSettings: strict),
+        .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
