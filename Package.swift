@@ -42,6 +42,7 @@ let package = Package(
                 dependencies: ["GigiBase", "GigiCrypto",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Protos/keys.proto"],
                 swiftSettings: strict),
         .target(name: "GigiAuth",
                 dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "COpenSSL"],
@@ -49,6 +50,9 @@ let package = Package(
                 swiftSettings: strict),
 
         // ── libp2p protocols (NIOCore only) and the host (NIOPosix) ─────────
+        .target(name: "P2PYamux",
+                dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
         .target(name: "P2PHost",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiCBOR", "P2PCore",
                                .product(name: "NIOCore", package: "swift-nio"),
@@ -58,8 +62,13 @@ let package = Package(
 
         // ── Application layer ───────────────────────────────────────────────
         .target(name: "GigiFiles",
-                dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
+                dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "GigiAuth", "P2PCore", "P2PHost",
+                               "CSodium",
                                .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
+        .target(name: "GigiDNS",
+                dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: strict),
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
@@ -77,13 +86,19 @@ let package = Package(
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"], swiftSettings: strict),
+        .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore"], swiftSettings: strict),
         .testTarget(name: "GigiAuthTests", dependencies: ["GigiAuth"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"], swiftSettings: strict),
+        .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "P2PYamuxTests", dependencies: ["P2PYamux"], swiftSettings: strict),
         .testTarget(name: "P2PHostTests", dependencies: ["P2PHost"], swiftSettings: strict),
-        .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"], swiftSettings: strict),
+        .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,399 @@
+import GigiCBOR
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+// Record types of Gigi's tables. Coding keys are short on purpose: records are
+// stored many times (chunk index, messages) and keys are part of every value.
+// See `StoreRecord` for the versioning rules.
+
+// MARK: chunks
+
+/// Where a chunk's bytes live: a byte range of an indexed file.
+///
+/// Encoded by hand (version byte 1, then the CBOR array `[fileID, offset, length]`)
+/// because the chunk index is the hottest table; byte order of the encoding is
+/// not meaningful beyond making duplicates unique.
+public struct ChunkLocation: StoreValue, Hashable, Sendable {
+    public var fileID: UInt64
+    public var offset: UInt64
+    public var length: UInt32
+
+    public init(fileID: UInt64, offset: UInt64, length: UInt32) {
+        self.fileID = fileID
+        self.offset = offset
+        self.length = length
+    }
+
+    static let version: UInt8 = 1
+
+    public func storeEncoded() throws -> [UInt8] {
+        var w = CBORWriter(capacity: 24)
+        w.writeRaw(CollectionOfOne(Self.version))
+        w.writeArrayHeader(count: 3)
+        w.writeUnsigned(fileID)
+        w.writeUnsigned(offset)
+        w.writeUnsigned(UInt64(length))
+        return w.bytes
+    }
+
+    public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> ChunkLocation {
+        guard bytes.first == version else {
+            throw StoreError.unsupportedRecordVersion(type: "ChunkLocation", version: bytes.first ?? 0)
+        }
+        do {
+            var r = CBORReader(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()))
+            guard try r.readArrayHeader() >= 3 else { throw StoreError.corruptRecord(type: "ChunkLocation", reason: "short") }
+            let file = try r.readUnsigned()
+            let offset = try r.readUnsigned()
+            guard let length = UInt32(exactly: try r.readUnsigned()) else {
+                throw StoreError.corruptRecord(type: "ChunkLocation", reason: "length out of range")
+            }
+            return ChunkLocation(fileID: file, offset: offset, length: length)
+        } catch let error as CBORError {
+            throw StoreError.corruptRecord(type: "ChunkLocation", reason: "\(error)")
+        }
+    }
+}
+
+// MARK: files
+
+/// An indexed local file. `size`, `mtimeNanoseconds`, `inode` and `device` identify
+/// the version that was hashed: if any differs from `stat(2)` now, the file changed
+/// and its chunks must be re-hashed (or refused), never served stale.
+public struct FileRecord: StoreRecord, Hashable, Sendable {
+    public var path: String
+    public var size: UInt64
+    /// Modification time, nanoseconds since 1970.
+    public var mtimeNanoseconds: Int64
+    public var inode: UInt64
+    public var device: UInt64
+    /// When the file was (re)hashed.
+    public var indexedAt: Date
+
+    public init(path: String, size: UInt64, mtimeNanoseconds: Int64, inode: UInt64, device: UInt64 = 0,
+                indexedAt: Date = Date()) {
+        self.path = path
+        self.size = size
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.inode = inode
+        self.device = device
+        self.indexedAt = indexedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path = "p", size = "s", mtimeNanoseconds = "m", inode = "i", device = "d", indexedAt = "t"
+    }
+}
+
+// MARK: shares
+
+public enum ShareState: String, Codable, Sendable {
+    /// Serving fetchers.
+    case active
+    /// Closed after too many failed PAKE attempts.
+    case locked
+    /// Ended: fetched (one-shot share), expired, or unshared.
+    case closed
+}
+
+/// A share this node serves.
+public struct ShareRecord: StoreRecord, Hashable, Sendable {
+    /// BLAKE3 id of the manifest (32 bytes).
+    public var manifestID: [UInt8]
+    /// Public part of the share code (locates the sharer), if a human code was issued.
+    public var nameplate: String?
+    /// Number of secret words in the human code.
+    public var codeWords: UInt8?
+    /// The PAKE password or ticket secret. Local state only; never logged.
+    public var secret: [UInt8]?
+    public var created: Date
+    public var expires: Date?
+    /// Keep serving after a complete fetch (`--keep` / daemon shares).
+    public var keep: Bool
+    /// Fetchers that authenticated / completed.
+    public var fetchesStarted: UInt32
+    public var fetchesCompleted: UInt32
+    /// Failed PAKE attempts so far (the share locks at the limit, DESIGN: 3).
+    public var failedAttempts: UInt32
+    public var state: ShareState
+
+    public init(manifestID: [UInt8], nameplate: String? = nil, codeWords: UInt8? = nil, secret: [UInt8]? = nil,
+                created: Date = Date(), expires: Date? = nil, keep: Bool = false, fetchesStarted: UInt32 = 0,
+                fetchesCompleted: UInt32 = 0, failedAttempts: UInt32 = 0, state: ShareState = .active) {
+        self.manifestID = manifestID
+        self.nameplate = nameplate
+        self.codeWords = codeWords
+        self.secret = secret
+        self.created = created
+        self.expires = expires
+        self.keep = keep
+        self.fetchesStarted = fetchesStarted
+        self.fetchesCompleted = fetchesCompleted
+        self.failedAttempts = failedAttempts
+        self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case manifestID = "m", nameplate = "n", codeWords = "w", secret = "k", created = "c", expires = "e"
+        case keep = "p", fetchesStarted = "fs", fetchesCompleted = "fc", failedAttempts = "fa", state = "s"
+    }
+}
+
+// MARK: downloads
+
+/// One bit per chunk: set = the chunk's bytes are written, fsynced and BLAKE3-verified.
+public struct ChunkBitmap: Codable, Hashable, Sendable {
+    public private(set) var count: Int
+    public private(set) var bits: [UInt8]
+
+    public init(count: Int) {
+        self.count = count
+        bits = [UInt8](repeating: 0, count: (count + 7) / 8)
+    }
+
+    public subscript(index: Int) -> Bool {
+        get { bits[index >> 3] & (1 << UInt8(index & 7)) != 0 }
+        set {
+            if newValue { bits[index >> 3] |= 1 << UInt8(index & 7) } else { bits[index >> 3] &= ~(1 << UInt8(index & 7)) }
+        }
+    }
+
+    /// Number of set bits.
+    public var setCount: Int { bits.reduce(0) { $0 + $1.nonzeroBitCount } }
+    public var isComplete: Bool { setCount == count }
+
+    /// Indices of chunks still missing, in order.
+    public var missing: [Int] { (0..<count).filter { !self[$0] } }
+
+    enum CodingKeys: String, CodingKey { case count = "n", bits = "b" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        count = try c.decode(Int.self, forKey: .count)
+        bits = try c.decode([UInt8].self, forKey: .bits)
+        guard count >= 0, bits.count == (count + 7) / 8 else {
+            throw DecodingError.dataCorruptedError(forKey: .bits, in: c, debugDescription: "bitmap size mismatch")
+        }
+    }
+}
+
+public enum DownloadState: String, Codable, Sendable {
+    case pending, active, paused, verifying, completed, failed
+}
+
+/// A fetch in progress or finished. Resume = re-read this and request `verified.missing`.
+public struct DownloadRecord: StoreRecord, Hashable, Sendable {
+    public var manifestID: [UInt8]
+    /// Target directory or file path.
+    public var destination: String
+    public var verified: ChunkBitmap
+    public var bytesDone: UInt64
+    public var bytesTotal: UInt64
+    public var state: DownloadState
+    /// Peers that served (or may serve) this download, as peer ID strings.
+    public var peers: [String]
+    public var created: Date
+    public var updated: Date
+    /// Why it failed, for `state == .failed`.
+    public var failure: String?
+
+    public init(manifestID: [UInt8], destination: String, chunkCount: Int, bytesTotal: UInt64,
+                state: DownloadState = .pending, peers: [String] = [], created: Date = Date()) {
+        self.manifestID = manifestID
+        self.destination = destination
+        self.verified = ChunkBitmap(count: chunkCount)
+        self.bytesDone = 0
+        self.bytesTotal = bytesTotal
+        self.state = state
+        self.peers = peers
+        self.created = created
+        self.updated = created
+        self.failure = nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case manifestID = "m", destination = "d", verified = "v", bytesDone = "b", bytesTotal = "t", state = "s"
+        case peers = "p", created = "c", updated = "u", failure = "f"
+    }
+}
+
+// MARK: messages
+
+/// Key of the `messages` table: conversation, then time, then a tie-breaker, so a
+/// conversation's messages scan in time order. Byte form: conversation length (1 byte),
+/// conversation UTF-8, milliseconds since 1970 (8 bytes BE), sequence (8 bytes BE).
+public struct MessageKey: StoreKey, Hashable, Sendable {
+    /// Peer ID (direct messages) or group id.
+    public var conversation: String
+    public var milliseconds: UInt64
+    /// Distinguishes messages in the same millisecond (e.g. a per-node counter or random).
+    public var sequence: UInt64
+
+    public init(conversation: String, milliseconds: UInt64, sequence: UInt64 = 0) {
+        self.conversation = conversation
+        self.milliseconds = milliseconds
+        self.sequence = sequence
+    }
+
+    /// The key bytes shared by all messages of `conversation` (for prefix scans).
+    public static func prefix(conversation: String) -> [UInt8] {
+        let utf8 = Array(conversation.utf8.prefix(255))
+        return [UInt8(utf8.count)] + utf8
+    }
+
+    public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var bytes = MessageKey.prefix(conversation: conversation)
+        withUnsafeBytes(of: milliseconds.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: sequence.bigEndian) { bytes.append(contentsOf: $0) }
+        return try bytes.withUnsafeBytes(body)
+    }
+
+    public init(keyBytes: UnsafeRawBufferPointer) throws {
+        guard let n = keyBytes.first.map(Int.init), keyBytes.count == 1 + n + 16,
+              let conversation = String(validating: keyBytes[1..<1 + n], as: UTF8.self)
+        else { throw StoreError.invalidKey(type: "MessageKey") }
+        self.conversation = conversation
+        milliseconds = UInt64(bigEndian: keyBytes.loadUnaligned(fromByteOffset: 1 + n, as: UInt64.self))
+        sequence = UInt64(bigEndian: keyBytes.loadUnaligned(fromByteOffset: 1 + n + 8, as: UInt64.self))
+    }
+}
+
+public enum MessageDirection: String, Codable, Sendable { case incoming, outgoing }
+
+public enum MessageStatus: String, Codable, Sendable {
+    /// Outgoing, waiting in the outbox.
+    case pending
+    /// Outgoing, acknowledged by the peer (direct) or published (group).
+    case delivered
+    /// Outgoing, given up (expired).
+    case failed
+    /// Incoming.
+    case received
+}
+
+/// A direct or group message.
+public struct MessageRecord: StoreRecord, Hashable, Sendable {
+    /// Globally unique message id (random, 16 bytes) for de-duplication and acknowledgements.
+    public var id: [UInt8]
+    /// Sender peer ID.
+    public var sender: String
+    public var direction: MessageDirection
+    public var status: MessageStatus
+    public var body: String
+    public var sent: Date
+    public var received: Date?
+
+    public init(id: [UInt8], sender: String, direction: MessageDirection, status: MessageStatus, body: String,
+                sent: Date, received: Date? = nil) {
+        self.id = id
+        self.sender = sender
+        self.direction = direction
+        self.status = status
+        self.body = body
+        self.sent = sent
+        self.received = received
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "i", sender = "f", direction = "d", status = "s", body = "b", sent = "t", received = "r"
+    }
+}
+
+/// A direct message waiting for delivery. Keyed by message id in the `outbox` table.
+public struct OutboxRecord: StoreRecord, Hashable, Sendable {
+    public var recipient: String
+    /// Where the message sits in `messages` (to update its status on delivery).
+    public var messageKey: [UInt8]
+    /// The encoded wire message.
+    public var payload: [UInt8]
+    public var attempts: UInt32
+    public var nextAttempt: Date
+    public var expires: Date
+    public var lastError: String?
+
+    public init(recipient: String, messageKey: MessageKey, payload: [UInt8], attempts: UInt32 = 0,
+                nextAttempt: Date = Date(), expires: Date, lastError: String? = nil) {
+        self.recipient = recipient
+        self.messageKey = messageKey.withKeyBytes { Array($0) }
+        self.payload = payload
+        self.attempts = attempts
+        self.nextAttempt = nextAttempt
+        self.expires = expires
+        self.lastError = lastError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case recipient = "r", messageKey = "k", payload = "p", attempts = "a", nextAttempt = "n", expires = "e"
+        case lastError = "x"
+    }
+}
+
+// MARK: contacts, groups, peers
+
+/// A known correspondent, keyed by peer ID.
+public struct ContactRecord: StoreRecord, Hashable, Sendable {
+    public var nickname: String
+    public var added: Date
+    public var blocked: Bool
+    public var note: String?
+
+    public init(nickname: String, added: Date = Date(), blocked: Bool = false, note: String? = nil) {
+        self.nickname = nickname
+        self.added = added
+        self.blocked = blocked
+        self.note = note
+    }
+
+    enum CodingKeys: String, CodingKey { case nickname = "n", added = "a", blocked = "b", note = "o" }
+}
+
+/// A group chat, keyed by group id (the peer-ID string of the group key).
+public struct GroupRecord: StoreRecord, Hashable, Sendable {
+    public var name: String
+    /// The group's XChaCha20-Poly1305 key (32 bytes). Local state only; never logged.
+    public var key: [UInt8]
+    /// Member peer IDs.
+    public var members: [String]
+    /// Peer ID of the creator, if known.
+    public var creator: String?
+    public var joined: Date
+
+    public init(name: String, key: [UInt8], members: [String] = [], creator: String? = nil, joined: Date = Date()) {
+        self.name = name
+        self.key = key
+        self.members = members
+        self.creator = creator
+        self.joined = joined
+    }
+
+    enum CodingKeys: String, CodingKey { case name = "n", key = "k", members = "m", creator = "c", joined = "j" }
+}
+
+/// What this node knows about another peer, keyed by peer ID string.
+public struct PeerRecord: StoreRecord, Hashable, Sendable {
+    /// Multiaddrs, as strings.
+    public var addresses: [String]
+    public var nickname: String?
+    /// Capabilities it announced (GigiDNS `caps`).
+    public var capabilities: [String]
+    public var lastSeen: Date
+    /// How it was learned: "mdns", "kad", "manual", …
+    public var source: String?
+
+    public init(addresses: [String], nickname: String? = nil, capabilities: [String] = [], lastSeen: Date = Date(),
+                source: String? = nil) {
+        self.addresses = addresses
+        self.nickname = nickname
+        self.capabilities = capabilities
+        self.lastSeen = lastSeen
+        self.source = source
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case addresses = "a", nickname = "n", capabilities = "c", lastSeen = "l", source = "s"
+    }
+}

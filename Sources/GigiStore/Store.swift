@@ -1,0 +1,157 @@
+import GigiCBOR
+import GigiCrypto
+
+/// All of Gigi's persistent state, in one LMDB environment.
+///
+/// ```swift
+/// let store = try Store(path: home + "/db")
+/// try store.write { txn in
+///     try store.indexChunk(hash, at: ChunkLocation(fileID: id, offset: 0, length: 262_144), in: txn)
+/// }
+/// let where = try store.read { txn in try store.chunks.first(for: hash, in: txn) }
+/// ```
+///
+/// Tables (name → key → value):
+/// - `chunks`: BLAKE3 of a chunk → every place it is stored (`ChunkLocation`), dup-sorted.
+/// - `file_chunks`: file id → BLAKE3 of each of its chunks (dup-sorted), to unindex a changed file.
+/// - `files`: file id → `FileRecord`; `file_paths`: path → file id.
+/// - `manifests`: manifest id (BLAKE3 of the bytes) → canonical manifest bytes.
+/// - `shares`: share id → `ShareRecord`.
+/// - `downloads`: download id → `DownloadRecord`.
+/// - `messages`: `MessageKey` (conversation, time, sequence) → `MessageRecord`.
+/// - `outbox`: message id → `OutboxRecord`.
+/// - `contacts`, `groups`, `peers`: peer/group id string → record.
+/// - `settings`: name → any CBOR value.
+/// - `meta`: schema version and id counters (internal).
+public final class Store: Sendable {
+    /// The schema this build writes. Bump it when a change needs a migration.
+    public static let schemaVersion: UInt64 = 1
+
+    /// Called inside the opening write transaction when the environment's schema is older
+    /// than `schemaVersion`; it upgrades the data and the store then records the new version.
+    public typealias Migration = @Sendable (_ from: UInt64, _ to: UInt64, _ store: Store,
+                                            _ txn: LMDBWriteTransaction) throws -> Void
+
+    public let environment: LMDBEnvironment
+    public let chunks: StoreMultiTable<Digest32, ChunkLocation>
+    public let fileChunks: StoreMultiTable<UInt64, Digest32>
+    public let files: StoreTable<UInt64, FileRecord>
+    public let filePaths: StoreTable<String, UInt64>
+    public let manifests: StoreTable<Digest32, [UInt8]>
+    public let shares: StoreTable<String, ShareRecord>
+    public let downloads: StoreTable<UInt64, DownloadRecord>
+    public let messages: StoreTable<MessageKey, MessageRecord>
+    public let outbox: StoreTable<[UInt8], OutboxRecord>
+    public let contacts: StoreTable<String, ContactRecord>
+    public let groups: StoreTable<String, GroupRecord>
+    public let peers: StoreTable<String, PeerRecord>
+    public let settings: StoreTable<String, CBOR>
+    let meta: StoreTable<String, UInt64>
+
+    /// Opens (creating if needed) the store in directory `path`, checks the schema version
+    /// and runs `migration` if the data is older. Throws `StoreError.schemaTooNew` for data
+    /// written by a newer schema.
+    public init(path: String, configuration: LMDBEnvironment.Configuration = .init(),
+                migration: Migration? = nil) throws {
+        let env = try LMDBEnvironment(path: path, configuration: configuration)
+        environment = env
+        chunks = try StoreMultiTable("chunks", in: env)
+        fileChunks = try StoreMultiTable("file_chunks", in: env)
+        files = try StoreTable("files", in: env)
+        filePaths = try StoreTable("file_paths", in: env)
+        manifests = try StoreTable("manifests", in: env)
+        shares = try StoreTable("shares", in: env)
+        downloads = try StoreTable("downloads", in: env)
+        messages = try StoreTable("messages", in: env)
+        outbox = try StoreTable("outbox", in: env)
+        contacts = try StoreTable("contacts", in: env)
+        groups = try StoreTable("groups", in: env)
+        peers = try StoreTable("peers", in: env)
+        settings = try StoreTable("settings", in: env)
+        meta = try StoreTable("meta", in: env)
+        try env.write { txn in
+            let found = try meta.get("schema", in: txn)
+            switch found {
+            case nil:
+                try meta.put(Store.schemaVersion, for: "schema", in: txn)
+            case let v? where v > Store.schemaVersion:
+                throw StoreError.schemaTooNew(found: UInt32(clamping: v), supported: UInt32(Store.schemaVersion))
+            case let v? where v < Store.schemaVersion:
+                try migration?(v, Store.schemaVersion, self, txn)
+                try meta.put(Store.schemaVersion, for: "schema", in: txn)
+            default:
+                break
+            }
+        }
+    }
+
+    /// The schema version recorded in the environment.
+    public func storedSchemaVersion() throws -> UInt64? {
+        try read { txn in try meta.get("schema", in: txn) }
+    }
+
+    /// See `LMDBEnvironment.read`.
+    public func read<R>(_ body: (LMDBTransaction) throws -> R) throws -> R { try environment.read(body) }
+
+    /// See `LMDBEnvironment.write` (commit on return, abort on throw, may run `body` again).
+    public func write<R>(_ body: (LMDBWriteTransaction) throws -> R) throws -> R { try environment.write(body) }
+
+    /// The next value of a named counter (1, 2, 3, …), e.g. "file" or "download" ids.
+    public func nextID(_ counter: String, in txn: LMDBWriteTransaction) throws -> UInt64 {
+        let key = "next." + counter
+        let n = (try meta.get(key, in: txn) ?? 0) + 1
+        try meta.put(n, for: key, in: txn)
+        return n
+    }
+
+    // MARK: Chunk index
+
+    /// Records that the chunk with BLAKE3 `hash` is stored at `location`.
+    ///
+    /// Crash safety: call only after the bytes at `location` are on disk (fdatasync'd) and
+    /// the file's `FileRecord` describes the version that was hashed.
+    /// Returns false if this exact location was already indexed.
+    @discardableResult
+    public func indexChunk(_ hash: Digest32, at location: ChunkLocation, in txn: LMDBWriteTransaction) throws -> Bool {
+        guard try chunks.add(location, for: hash, in: txn) else { return false }
+        try fileChunks.add(hash, for: location.fileID, in: txn)
+        return true
+    }
+
+    /// Adds (or finds) the file id for `record.path` and stores the record.
+    public func upsertFile(_ record: FileRecord, in txn: LMDBWriteTransaction) throws -> UInt64 {
+        let id = try filePaths.get(record.path, in: txn) ?? nextID("file", in: txn)
+        try filePaths.put(id, for: record.path, in: txn)
+        try files.put(record, for: id, in: txn)
+        return id
+    }
+
+    /// Removes every chunk-index entry that points into file `fileID` (e.g. the file changed
+    /// and will be re-hashed). The file record stays. Returns how many entries were removed.
+    @discardableResult
+    public func unindexChunks(ofFile fileID: UInt64, in txn: LMDBWriteTransaction) throws -> Int {
+        var removed = 0
+        for hash in try fileChunks.values(for: fileID, in: txn) {
+            for location in try chunks.values(for: hash, in: txn) where location.fileID == fileID {
+                if try chunks.remove(location, for: hash, in: txn) { removed += 1 }
+            }
+        }
+        try fileChunks.removeAll(for: fileID, in: txn)
+        return removed
+    }
+
+    /// Removes file `fileID`: its chunk-index entries, its path entry and its record.
+    public func removeFile(_ fileID: UInt64, in txn: LMDBWriteTransaction) throws {
+        try unindexChunks(ofFile: fileID, in: txn)
+        if let record = try files.get(fileID, in: txn) { try filePaths.delete(record.path, in: txn) }
+        try files.delete(fileID, in: txn)
+    }
+}
+
+/// The 32 digest bytes (for `file_chunks` values).
+extension Digest32: StoreValue {
+    public func storeEncoded() throws -> [UInt8] { bytes }
+    public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> Digest32 {
+        try Digest32(keyBytes: bytes)
+    }
+}
