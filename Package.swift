@@ -76,8 +76,9 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "GigiDNS",
-                dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "P2PHost",
-                               .product(name: "NIOCore", package: "swift-nio")],
+                dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: strict),
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
@@ -87,7 +88,8 @@ let package = Package(
 
         // ── The CLI ─────────────────────────────────────────────────────────
         .executableTarget(name: "gigi",
-                          dependencies: ["GigiNode",
+                          dependencies: ["GigiNode", "GigiDNS",
+                                         .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),

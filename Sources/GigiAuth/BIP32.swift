@@ -5,6 +5,7 @@
 import COpenSSL
 import GigiBase
 import GigiCrypto
+import P2PCore
 
 /// Why a derivation or a serialised key was rejected.
 public enum BIP32Error: UserFacingError, Equatable {
@@ -186,5 +187,89 @@ public struct ExtendedKey: Sendable, CustomStringConvertible {
         precondition(EVP_Digest(sha, sha.count, &out, &len, EVP_ripemd160(), nil) == 1 && len == 20,
                      "RIPEMD-160 is not available in OpenSSL")
         return out
+    }
+}
+
+// MARK: - xprv / xpub serialisation (BIP-32 "Serialization format")
+
+extension ExtendedKey {
+    /// Mainnet version bytes: "xprv" and "xpub".
+    public static let privateVersion: UInt32 = 0x0488_ADE4
+    public static let publicVersion: UInt32 = 0x0488_B21E
+
+    /// The 78-byte serialisation in Base58Check: `xprv…` for a private key, `xpub…` for a public one.
+    /// An xprv holds the secret: show it only where the user asked for it.
+    public var serialized: String {
+        var out = [UInt8]()
+        out.reserveCapacity(78)
+        func be32(_ v: UInt32) { out.append(contentsOf: [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]) }
+        be32(isPrivate ? Self.privateVersion : Self.publicVersion)
+        out.append(depth)
+        be32(parentFingerprint)
+        be32(childNumber)
+        out.append(contentsOf: chainCode.unsafeBytes)
+        if let privateKey {
+            out.append(0)
+            out.append(contentsOf: privateKey.unsafeBytes)
+        } else {
+            out.append(contentsOf: publicKey)
+        }
+        defer { for i in out.indices { out[i] = 0 } }
+        return Base58Check.encode(out)
+    }
+
+    /// Parses an `xprv…` or `xpub…` string, with every check of BIP-32 test vector 5.
+    public init(serialized text: String) throws(BIP32Error) {
+        guard text.utf8.count <= 120 else { throw .invalidSerialization("it is too long") }
+        let raw = try Base58Check.decode(text)
+        guard raw.count == 78 else { throw .invalidSerialization("it has \(raw.count) bytes instead of 78") }
+        func be32(_ o: Int) -> UInt32 { raw[o..<o + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        let version = be32(0)
+        let depth = raw[4], fingerprint = be32(5), child = be32(9)
+        let chain = SecureBytes(raw[13..<45])
+        let keyData = Array(raw[45..<78])
+        guard depth != 0 || (fingerprint == 0 && child == 0) else {
+            throw .invalidSerialization("a master key (depth 0) must have no parent and index 0")
+        }
+        switch version {
+        case Self.privateVersion:
+            guard keyData[0] == 0 else { throw .invalidSerialization("an xprv key must start with 0x00") }
+            let key = SecureBytes(keyData[1...])
+            guard key.withUnsafeBytes({ Secp256k1.isValidScalar($0) }) else {
+                throw .invalidSerialization("the private key is not in 1…n-1")
+            }
+            self.init(depth: depth, parentFingerprint: fingerprint, childNumber: child, chainCode: chain,
+                      privateKey: key, publicKey: key.withUnsafeBytes { Secp256k1.publicKey(privateKey: $0) })
+        case Self.publicVersion:
+            guard keyData[0] == 2 || keyData[0] == 3, Secp256k1.reencode(keyData, compressed: true) == keyData else {
+                throw .invalidSerialization("the public key is not a compressed secp256k1 point")
+            }
+            self.init(depth: depth, parentFingerprint: fingerprint, childNumber: child, chainCode: chain,
+                      privateKey: nil, publicKey: keyData)
+        default:
+            throw .invalidSerialization("unknown version bytes")
+        }
+    }
+}
+
+/// Base58Check: Base58 (P2PCore) of payload ‖ first 4 bytes of SHA-256(SHA-256(payload)).
+enum Base58Check {
+    static func encode(_ payload: [UInt8]) -> String {
+        Base58.encode(payload + checksum(payload))
+    }
+
+    static func decode(_ text: String) throws(BIP32Error) -> [UInt8] {
+        guard let raw = try? Base58.decode(text), raw.count >= 4 else {
+            throw .invalidSerialization("it is not Base58")
+        }
+        let payload = Array(raw.dropLast(4))
+        guard constantTimeEquals(Array(raw.suffix(4)), checksum(payload)) else {
+            throw .invalidSerialization("its checksum does not match (a typo?)")
+        }
+        return payload
+    }
+
+    private static func checksum(_ payload: [UInt8]) -> [UInt8] {
+        Array(SHA256.hash(SHA256.hash(payload).bytes).bytes.prefix(4))
     }
 }

@@ -4,6 +4,51 @@ import XCTest
 @testable import GigiAuth
 
 final class BIP32Tests: XCTestCase {
+    struct Vectors: Decodable {
+        struct Chain: Decodable { let path: String; let xpub: String; let xprv: String }
+        struct Vector: Decodable { let vector: Int; let seed: String; let chains: [Chain] }
+        struct Invalid: Decodable { let key: String; let reason: String }
+        let vectors: [Vector]
+        let invalid: [Invalid]
+    }
+
+    /// BIP-32 test vectors 1–4: xprv and xpub at every path, by private derivation
+    /// from the master, and each string parses back to the same key.
+    func testSpecVectors() throws {
+        let file = try loadVector("bip32-vectors", as: Vectors.self)
+        XCTAssertEqual(file.vectors.map(\.vector), [1, 2, 3, 4])
+        var checked = 0
+        for v in file.vectors {
+            let master = try ExtendedKey.master(seed: SecureBytes(XCTUnwrap(Hex.decode(v.seed))))
+            for chain in v.chains {
+                let key = try master.derive(DerivationPath(chain.path))
+                XCTAssertEqual(key.serialized, chain.xprv, "vector \(v.vector) \(chain.path)")
+                XCTAssertEqual(key.neutered.serialized, chain.xpub, "vector \(v.vector) \(chain.path)")
+                XCTAssertEqual(try ExtendedKey(serialized: chain.xprv).serialized, chain.xprv)
+                XCTAssertEqual(try ExtendedKey(serialized: chain.xpub).serialized, chain.xpub)
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 17)
+    }
+
+    /// Public derivation from a parsed xpub reaches the next xpub of vector 1 (m/0'/1 → m/0'/1/2'/2 needs
+    /// a hardened step, so use m/0'/1/2'/2 → …/1000000000).
+    func testPublicDerivationFromXpub() throws {
+        let parent = try ExtendedKey(serialized: "xpub6FHa3pjLCk84BayeJxFW2SP4XRrFd1JYnxeLeU8EqN3vDfZmbqBqaGJAyiLjTAwm6ZLRQUMv1ZACTj37sR62cfN7fe5JnJ7dh8zL4fiyLHV")
+        XCTAssertEqual(try parent.child(1_000_000_000).serialized,
+                       "xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy")
+    }
+
+    /// BIP-32 test vector 5: every invalid extended key is rejected.
+    func testInvalidSerializations() throws {
+        let file = try loadVector("bip32-vectors", as: Vectors.self)
+        XCTAssertEqual(file.invalid.count, 16)
+        for bad in file.invalid {
+            XCTAssertThrowsError(try ExtendedKey(serialized: bad.key), bad.reason)
+        }
+    }
+
     func testPathParsing() throws {
         let h = DerivationPath.hardenedOffset
         XCTAssertEqual(try DerivationPath("m").indices, [])
