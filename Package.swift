@@ -82,7 +82,7 @@ let package = Package(
 
         // ── The CLI ─────────────────────────────────────────────────────────
         .executableTarget(name: "gigi",
-                          dependencies: ["GigiNode", "GigiDNS",
+                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
