@@ -81,12 +81,16 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
+        // Crash-test child and benchmark for GigiStore (not installed; see scripts/bench-store).
+        .executableTarget(name: "gigi-store-tool", dependencies: ["GigiStore", "GigiCrypto"],
+                          swiftSettings: strict),
+
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore"], swiftSettings: strict),
+        .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore", "gigi-store-tool"], swiftSettings: strict),
         .testTarget(name: "GigiAuthTests", dependencies: ["GigiAuth"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"], swiftSettings: strict),
