@@ -96,6 +96,8 @@ public struct YamuxSession: Sendable {
     /// Streams with a live record (not yet closed in both directions, not reset).
     public var streamCount: Int { streams.count }
     public var inboundStreamCount: Int { inboundCount }
+    /// Ids of the streams with a live record.
+    public var streamIDs: [YamuxStreamID] { streams.keys.sorted() }
     /// The error that ended the session, if one did.
     public var error: YamuxError? { failure }
     /// True once GO_AWAY was sent or received: no new streams.
@@ -314,7 +316,7 @@ public struct YamuxSession: Sendable {
                 record.reportedWritable = true
                 if record.state.localMaySend { actions.append(.writable(id)) }
             }
-            streams[id] = record
+            keepOrDrop(record, id: id)  // a queued FIN may just have gone out
             finishFrame(on: id, flags: flags, into: &actions)
             return
         }
@@ -352,11 +354,9 @@ public struct YamuxSession: Sendable {
             writeFrame(YamuxFrameHeader(type: .windowUpdate, flags: .rst, streamID: id, length: 0))
             return
         }
-        // A WINDOW_UPDATE SYN may grant more than the initial window right away.
-        let extra = header.type == .windowUpdate ? UInt64(header.length) : 0
-        let window = UInt64(YamuxConfiguration.initialWindow) + extra
-        guard window <= UInt64(UInt32.max) else { throw .sendWindowOverflow(id) }
-        var record = YamuxStreamRecord(state: .synReceived, awaitingAck: false, sendWindow: UInt32(window))
+        // A WINDOW_UPDATE SYN's delta (more than the initial window) is added by the caller.
+        var record = YamuxStreamRecord(state: .synReceived, awaitingAck: false,
+                                       sendWindow: YamuxConfiguration.initialWindow)
         // py-libp2p reads flags of an ACK frame only as ACK: send it alone, never merged with FIN/data.
         writeFrame(YamuxFrameHeader(type: .windowUpdate, flags: .ack, streamID: id, length: 0))
         record.state = .open
@@ -370,7 +370,7 @@ public struct YamuxSession: Sendable {
         guard let current = currentData else { return }
         if current.deliver, streams[current.id] != nil {
             streams[current.id]!.buffered += chunk.readableBytes
-            actions.append(.data(current.id, Self.unpinned(chunk)))
+            actions.append(.data(current.id, unpinned(chunk)))
         }
         if remaining == 0 {
             currentData = nil
@@ -380,12 +380,10 @@ public struct YamuxSession: Sendable {
 
     /// A small slice of a large buffer would keep the whole buffer alive while the reader holds
     /// it; copy such slices so buffered memory stays within 8× the window even for tiny frames.
-    private static func unpinned(_ chunk: ByteBuffer) -> ByteBuffer {
+    private func unpinned(_ chunk: ByteBuffer) -> ByteBuffer {
         guard chunk.readableBytes * 8 < chunk.storageCapacity else { return chunk }
-        var copy = ByteBuffer()
-        copy.reserveCapacity(chunk.readableBytes)
-        var source = chunk
-        copy.writeBuffer(&source)
+        var copy = allocator.buffer(capacity: chunk.readableBytes)
+        copy.writeImmutableBuffer(chunk)
         return copy
     }
 

@@ -1,0 +1,168 @@
+// The fetcher's pull scheduler: which chunk to request next, from which
+// provider, how many in flight, what to retry. A pure state machine over
+// global chunk numbers (all files of a manifest, in order); no I/O, no clock.
+//
+// Window per provider: starts at `initialWindow`, grows by one on each good
+// chunk up to `maxWindow`, halves on a timeout or error (AIMD). A chunk whose
+// data fails verification is requeued and counts a strike against the
+// provider; a provider with `maxStrikes` strikes is dropped. A chunk that
+// failed `maxAttempts` times fails the fetch.
+
+/// A set of chunk numbers as a bitmap; serialises to bytes for LMDB.
+public struct ChunkBitmap: Equatable, Sendable {
+    public private(set) var count: Int
+    private var words: [UInt64]
+    public private(set) var setCount = 0
+
+    public init(count: Int) {
+        self.count = count
+        self.words = [UInt64](repeating: 0, count: (count + 63) / 64)
+    }
+
+    /// From `bytes()` output; nil if the size does not fit `count`.
+    public init?(count: Int, bytes: [UInt8]) {
+        guard bytes.count == (count + 7) / 8 else { return nil }
+        self.init(count: count)
+        for i in 0..<count where bytes[i >> 3] & (1 << UInt8(i & 7)) != 0 { insert(i) }
+    }
+
+    public subscript(i: Int) -> Bool {
+        words[i >> 6] & (1 << UInt64(i & 63)) != 0
+    }
+
+    public mutating func insert(_ i: Int) {
+        precondition(i >= 0 && i < count)
+        if !self[i] { words[i >> 6] |= 1 << UInt64(i & 63); setCount += 1 }
+    }
+
+    public var isFull: Bool { setCount == count }
+
+    public func bytes() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: (count + 7) / 8)
+        for i in 0..<count where self[i] { out[i >> 3] |= 1 << UInt8(i & 7) }
+        return out
+    }
+}
+
+public struct FetchSchedulerConfig: Sendable {
+    public var initialWindow = 8
+    public var maxWindow = 64
+    public var maxAttempts = 5
+    public var maxStrikes = 3
+    public init() {}
+}
+
+/// What the fetch should do next.
+public enum FetchSchedulerAction<Provider: Hashable & Sendable>: Equatable, Sendable {
+    case request(chunk: Int, from: Provider)
+    /// A chunk failed too often: the fetch fails.
+    case fail(chunk: Int)
+    /// A provider misbehaved too often and was dropped.
+    case dropProvider(Provider)
+}
+
+public struct FetchScheduler<Provider: Hashable & Sendable>: Sendable {
+    struct ProviderState: Sendable {
+        var window: Int
+        var inFlight: Set<Int> = []
+        var strikes = 0
+    }
+
+    public let config: FetchSchedulerConfig
+    public private(set) var verified: ChunkBitmap
+    private var providers: [Provider: ProviderState] = [:]
+    private var providerOrder: [Provider] = []
+    private var pending: [Int]          // chunks to request, a stack (lowest on top)
+    private var inFlight: [Int: Provider] = [:]
+    private var attempts: [Int: Int] = [:]
+    private var failed = false
+
+    /// `verified` holds chunks already present (resume, local reuse).
+    public init(verified: ChunkBitmap, config: FetchSchedulerConfig = .init()) {
+        self.config = config
+        self.verified = verified
+        self.pending = (0..<verified.count).reversed().filter { !verified[$0] }
+    }
+
+    public var isComplete: Bool { verified.isFull }
+    public var inFlightCount: Int { inFlight.count }
+    public func window(of p: Provider) -> Int? { providers[p]?.window }
+
+    public mutating func addProvider(_ p: Provider) {
+        guard providers[p] == nil else { return }
+        providers[p] = ProviderState(window: config.initialWindow)
+        providerOrder.append(p)
+    }
+
+    /// The provider went away: its chunks in flight are requeued.
+    public mutating func removeProvider(_ p: Provider) {
+        guard let state = providers.removeValue(forKey: p) else { return }
+        providerOrder.removeAll { $0 == p }
+        for c in state.inFlight { inFlight[c] = nil }
+        pending = (pending + state.inFlight).sorted(by: >)
+    }
+
+    public var hasProviders: Bool { !providers.isEmpty }
+
+    /// Fills every provider's window.
+    public mutating func nextActions() -> [FetchSchedulerAction<Provider>] {
+        guard !failed else { return [] }
+        var out: [FetchSchedulerAction<Provider>] = []
+        var progress = true
+        while progress && !pending.isEmpty {
+            progress = false
+            for p in providerOrder {
+                guard var st = providers[p], st.inFlight.count < st.window, let c = pending.popLast() else { continue }
+                if verified[c] { progress = true; continue }
+                st.inFlight.insert(c)
+                providers[p] = st
+                inFlight[c] = p
+                out.append(.request(chunk: c, from: p))
+                progress = true
+            }
+        }
+        return out
+    }
+
+    /// A chunk arrived from `p`; `valid` says whether its BLAKE3 matched.
+    public mutating func received(chunk c: Int, from p: Provider, valid: Bool) -> [FetchSchedulerAction<Provider>] {
+        guard inFlight[c] == p else { return [] }   // late or unsolicited: ignore
+        inFlight[c] = nil
+        providers[p]?.inFlight.remove(c)
+        if valid {
+            verified.insert(c)
+            if var st = providers[p] { st.window = min(config.maxWindow, st.window + 1); providers[p] = st }
+            return []
+        }
+        var out = retry(c)
+        if var st = providers[p] {
+            st.strikes += 1
+            st.window = max(1, st.window / 2)
+            providers[p] = st
+            if st.strikes >= config.maxStrikes {
+                removeProvider(p)
+                out.append(.dropProvider(p))
+            }
+        }
+        return out
+    }
+
+    /// A request timed out or the provider answered with an error.
+    public mutating func requestFailed(chunk c: Int, from p: Provider) -> [FetchSchedulerAction<Provider>] {
+        guard inFlight[c] == p else { return [] }
+        inFlight[c] = nil
+        providers[p]?.inFlight.remove(c)
+        if var st = providers[p] { st.window = max(1, st.window / 2); providers[p] = st }
+        return retry(c)
+    }
+
+    private mutating func retry(_ c: Int) -> [FetchSchedulerAction<Provider>] {
+        attempts[c, default: 0] += 1
+        if attempts[c]! >= config.maxAttempts {
+            failed = true
+            return [.fail(chunk: c)]
+        }
+        pending.append(c)
+        return []
+    }
+}

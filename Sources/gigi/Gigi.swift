@@ -1,0 +1,122 @@
+// The `gigi` command: one file per subcommand in Commands/. This file holds
+// the root command, the options every subcommand shares, and the single
+// place where errors become a message and an exit code.
+
+import ArgumentParser
+import Foundation
+import GigiBase
+import Logging
+
+@main
+struct Gigi: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "gigi",
+        abstract: "Peer-to-peer file sharing with messaging.",
+        discussion: """
+            Share a file or directory with `gigi share PATH`; the other side runs \
+            `gigi fetch CODE`. Data is cut into 256 KiB chunks, each verified with \
+            BLAKE3, each file with SHA-256; interrupted downloads resume.
+
+            State lives in GIGI_HOME (default: $XDG_DATA_HOME/gigi, else ~/.local/share/gigi).
+
+            EXIT STATUS: \(ExitStatusTable.text)
+            """,
+        version: version,
+        subcommands: GigiSubcommands.all
+    )
+
+    /// Parses, runs, and presents any error in one place.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as UserFacingError {
+            ErrorPresenter.present(error)
+        } catch {
+            // ArgumentParser's own errors (help, version, usage) and ExitCode.
+            exit(withError: error)
+        }
+    }
+}
+
+/// Every subcommand, in the order `--help` lists them. Add new commands here.
+enum GigiSubcommands {
+    static let all: [ParsableCommand.Type] = [
+    ]
+}
+
+/// Options shared by every subcommand: `@OptionGroup var global: GlobalOptions`.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON (one object per line).")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Log more detail to standard error (repeat for debug).")
+    var verbose: Int
+
+    @Option(name: .long, help: ArgumentHelp("Gigi's state directory (default: $GIGI_HOME, else $XDG_DATA_HOME/gigi).",
+                                            valueName: "dir"))
+    var home: String?
+
+    /// The resolved state directory.
+    var homeDirectory: String {
+        GigiPaths.home(explicit: home, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Starts logging to standard error at the level `-v` asks for. Call once, first thing in `run()`.
+    func bootstrapLogging() {
+        let level: Logger.Level = verbose >= 2 ? .debug : (verbose == 1 ? .info : .warning)
+        LoggingBootstrap.once(level: level)
+    }
+
+    /// A logger for a subcommand.
+    func logger(_ label: String) -> Logger {
+        bootstrapLogging()
+        var l = Logger(label: "gigi.\(label)")
+        l.logLevel = verbose >= 2 ? .debug : (verbose == 1 ? .info : .warning)
+        return l
+    }
+}
+
+enum LoggingBootstrap {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var done = false
+
+    static func once(level: Logger.Level) {
+        lock.lock(); defer { lock.unlock() }
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+}
+
+/// The one place a failure becomes text and an exit code.
+enum ErrorPresenter {
+    static func present(_ error: UserFacingError) -> Never {
+        FileHandle.standardError.write(Data(("gigi: " + error.message + "\n").utf8))
+        Foundation.exit(error.exitCode.rawValue)
+    }
+
+    /// For errors that are not user-facing: a bug or an unexpected system failure.
+    static func presentUnexpected(_ error: Error) -> Never {
+        if let u = error as? UserFacingError { present(u) }
+        FileHandle.standardError.write(Data("gigi: unexpected error: \(error). Please report this.\n".utf8))
+        Foundation.exit(GigiExitCode.software.rawValue)
+    }
+}
+
+/// The exit-status table shown in `--help` and the man page.
+enum ExitStatusTable {
+    static var text: String {
+        GigiExitCode.allCases.map { "\($0.rawValue) \($0.summary)" }.joined(separator: "; ") + "."
+    }
+}

@@ -1,2 +1,0 @@
-// Placeholder entry point; the CLI lands here.
-print("gigi")
