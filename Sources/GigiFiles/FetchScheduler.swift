@@ -8,41 +8,7 @@
 // provider; a provider with `maxStrikes` strikes is dropped. A chunk that
 // failed `maxAttempts` times fails the fetch.
 
-/// A set of chunk numbers as a bitmap; serialises to bytes for LMDB.
-public struct ChunkBitmap: Equatable, Sendable {
-    public private(set) var count: Int
-    private var words: [UInt64]
-    public private(set) var setCount = 0
-
-    public init(count: Int) {
-        self.count = count
-        self.words = [UInt64](repeating: 0, count: (count + 63) / 64)
-    }
-
-    /// From `bytes()` output; nil if the size does not fit `count`.
-    public init?(count: Int, bytes: [UInt8]) {
-        guard bytes.count == (count + 7) / 8 else { return nil }
-        self.init(count: count)
-        for i in 0..<count where bytes[i >> 3] & (1 << UInt8(i & 7)) != 0 { insert(i) }
-    }
-
-    public subscript(i: Int) -> Bool {
-        words[i >> 6] & (1 << UInt64(i & 63)) != 0
-    }
-
-    public mutating func insert(_ i: Int) {
-        precondition(i >= 0 && i < count)
-        if !self[i] { words[i >> 6] |= 1 << UInt64(i & 63); setCount += 1 }
-    }
-
-    public var isFull: Bool { setCount == count }
-
-    public func bytes() -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: (count + 7) / 8)
-        for i in 0..<count where self[i] { out[i >> 3] |= 1 << UInt8(i & 7) }
-        return out
-    }
-}
+import GigiStore
 
 public struct FetchSchedulerConfig: Sendable {
     public var initialWindow = 8
@@ -70,6 +36,7 @@ public struct FetchScheduler<Provider: Hashable & Sendable>: Sendable {
 
     public let config: FetchSchedulerConfig
     public private(set) var verified: ChunkBitmap
+    public private(set) var verifiedCount: Int
     private var providers: [Provider: ProviderState] = [:]
     private var providerOrder: [Provider] = []
     private var pending: [Int]          // chunks to request, a stack (lowest on top)
@@ -81,10 +48,11 @@ public struct FetchScheduler<Provider: Hashable & Sendable>: Sendable {
     public init(verified: ChunkBitmap, config: FetchSchedulerConfig = .init()) {
         self.config = config
         self.verified = verified
+        self.verifiedCount = verified.setCount
         self.pending = (0..<verified.count).reversed().filter { !verified[$0] }
     }
 
-    public var isComplete: Bool { verified.isFull }
+    public var isComplete: Bool { verifiedCount == verified.count }
     public var inFlightCount: Int { inFlight.count }
     public func window(of p: Provider) -> Int? { providers[p]?.window }
 
@@ -130,7 +98,7 @@ public struct FetchScheduler<Provider: Hashable & Sendable>: Sendable {
         inFlight[c] = nil
         providers[p]?.inFlight.remove(c)
         if valid {
-            verified.insert(c)
+            if !verified[c] { verified[c] = true; verifiedCount += 1 }
             if var st = providers[p] { st.window = min(config.maxWindow, st.window + 1); providers[p] = st }
             return []
         }

@@ -1,4 +1,5 @@
 import XCTest
+import GigiStore
 @testable import GigiFiles
 
 final class FetchSchedulerTests: XCTestCase {
@@ -18,7 +19,7 @@ final class FetchSchedulerTests: XCTestCase {
 
     func testSkipsVerifiedChunksAndCompletes() {
         var bm = ChunkBitmap(count: 5)
-        bm.insert(1); bm.insert(3)
+        bm[1] = true; bm[3] = true
         var s = FetchScheduler<String>(verified: bm)
         s.addProvider("a")
         let r = requested(s.nextActions())
@@ -69,13 +70,5 @@ final class FetchSchedulerTests: XCTestCase {
         s.addProvider("b")
         XCTAssertEqual(requested(s.nextActions()), Array(0..<8))
         XCTAssertEqual(s.received(chunk: 5, from: "a", valid: true), [])   // late answer ignored
-    }
-
-    func testBitmapBytesRoundTrip() {
-        var bm = ChunkBitmap(count: 70)
-        for i in [0, 7, 8, 63, 64, 69] { bm.insert(i) }
-        XCTAssertEqual(ChunkBitmap(count: 70, bytes: bm.bytes()), bm)
-        XCTAssertNil(ChunkBitmap(count: 71, bytes: [0]))
-        XCTAssertEqual(bm.setCount, 6)
     }
 }

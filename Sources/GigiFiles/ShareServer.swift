@@ -1,0 +1,249 @@
+// The sharer: answers `/gigi/share/1.0.0` (PAKE, then the manifest) and
+// `/gigi/chunks/1.0.0` (chunks read from the original files).
+//
+// Cross-connection state lives in the `ShareServer` actor: the active
+// shares, their failed-attempt counters (a share closes after
+// `maxFailedAttempts` runs that did not confirm) and the grants (which peer
+// may pull which manifest, given after a confirmed PAKE). Chunk data is
+// read with pread from the indexed file after checking the file is still the
+// one indexed (size, mtime, inode): a changed file is refused, never served.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import GigiBase
+import GigiCrypto
+
+/// What the sharer reports (for `gigi share` output and JSON lines).
+public enum ShareEvent: Sendable, Equatable {
+    case fetchStarted(peer: String)
+    case fetchCompleted(peer: String)
+    case wrongCode(peer: String, failedAttempts: Int)
+    case closed(reason: String)
+    case fileChanged(path: String)
+}
+
+/// One share being served.
+public struct ServedShare: Sendable {
+    public let shareID: [UInt8]
+    /// Selector a fetcher names: the nameplate of a code, or the share id of a ticket.
+    public let selectors: [[UInt8]]
+    /// The PAKE secret for each selector.
+    public let secrets: [[UInt8]: [UInt8]]
+    public let indexed: IndexedShare
+    public init(shareID: [UInt8], secrets: [[UInt8]: [UInt8]], indexed: IndexedShare) {
+        self.shareID = shareID
+        self.selectors = Array(secrets.keys)
+        self.secrets = secrets
+        self.indexed = indexed
+    }
+}
+
+public actor ShareServer {
+    public static let maxFailedAttempts = 3
+
+    struct State {
+        var share: ServedShare
+        var failed = 0
+        var closed = false
+        let map: ChunkMap
+        let reader: ChunkReader
+    }
+
+    private var shares: [[UInt8]: State] = [:]           // by share id
+    private var bySelector: [[UInt8]: [UInt8]] = [:]      // selector → share id
+    private var grants: [String: Set<Digest32>] = [:]     // peer → manifest ids
+    private let localPeer: [UInt8]
+    public nonisolated let events: AsyncStream<ShareEvent>
+    private let emit: AsyncStream<ShareEvent>.Continuation
+
+    public init(localPeer: [UInt8]) {
+        self.localPeer = localPeer
+        (events, emit) = AsyncStream<ShareEvent>.makeStream()
+    }
+
+    public func add(_ share: ServedShare) {
+        shares[share.shareID] = State(share: share, map: ChunkMap(share.indexed.manifest),
+                                      reader: ChunkReader(share.indexed))
+        for s in share.selectors { bySelector[s] = share.shareID }
+    }
+
+    public func remove(shareID: [UInt8], reason: String) {
+        guard var st = shares[shareID], !st.closed else { return }
+        st.closed = true
+        shares[shareID] = st
+        emit.yield(.closed(reason: reason))
+    }
+
+    public func finish() { emit.finish() }
+
+    private func lookup(selector: [UInt8]) -> ServedShare? {
+        guard let id = bySelector[selector], let st = shares[id], !st.closed else { return nil }
+        return st.share
+    }
+
+    private func recordFailure(selector: [UInt8], peer: String) {
+        guard let id = bySelector[selector], var st = shares[id], !st.closed else { return }
+        st.failed += 1
+        shares[id] = st
+        emit.yield(.wrongCode(peer: peer, failedAttempts: st.failed))
+        if st.failed >= Self.maxFailedAttempts {
+            remove(shareID: id, reason: "\(st.failed) wrong codes")
+        }
+    }
+
+    private func grant(peer: String, manifest: Digest32) {
+        grants[peer, default: []].insert(manifest)
+        emit.yield(.fetchStarted(peer: peer))
+    }
+
+    private func reader(for manifest: Digest32, peer: String) -> (ChunkReader, ChunkMap)? {
+        guard grants[peer]?.contains(manifest) == true else { return nil }
+        for st in shares.values where st.share.indexed.manifestID == manifest && !st.closed {
+            return (st.reader, st.map)
+        }
+        return nil
+    }
+
+    private func completed(peer: String, manifest: Digest32) {
+        emit.yield(.fetchCompleted(peer: peer))
+    }
+
+    fileprivate func changed(path: String) { emit.yield(.fileChanged(path: path)) }
+
+    // MARK: - Stream handlers
+
+    /// Serves one `/gigi/share/1.0.0` stream from `remotePeer` (its peer-ID bytes and printable form).
+    public nonisolated func handleShareStream(_ stream: TransferStream, remotePeer: [UInt8], remoteName: String) async {
+        let reader = StreamReader(stream)
+        var selectorForFailure: [UInt8]? = nil
+        do {
+            guard let first = try await reader.readMessage(maxSize: ShareWire.maxHandshakeSize),
+                  let hello = try ShareWire.decode(first).pakeMessage,
+                  case .hello(let selector, _, _) = hello else {
+                throw SharePAKEError.protocolViolation("expected hello")
+            }
+            guard let share = await lookup(selector: selector), let secret = share.secrets[selector] else {
+                var reject = ShareWire(kind: .reject)
+                reject.reason = "no such share"
+                try await stream.writeMessage(reject.encoded())
+                try await stream.closeWrite()
+                return
+            }
+            selectorForFailure = selector
+            let context = SharePAKEContext(fetcherPeer: remotePeer, sharerPeer: localPeer, selector: selector)
+            var machine = SharePAKESharer(secret: secret, context: context)
+            let reply = try machine.receiveHello(hello)
+            try await stream.writeMessage(ShareWire(reply).encoded())
+            guard let second = try await reader.readMessage(maxSize: ShareWire.maxHandshakeSize),
+                  let confirm = try ShareWire.decode(second).pakeMessage else {
+                throw SharePAKEError.wrongCode   // the fetcher saw a bad tag and left: a failed guess
+            }
+            _ = try machine.receiveConfirm(confirm)
+            selectorForFailure = nil
+            await grant(peer: remoteName, manifest: share.indexed.manifestID)
+            var accept = ShareWire(kind: .accept)
+            accept.manifestID = share.indexed.manifestID.bytes
+            accept.manifest = share.indexed.manifestBytes
+            try await stream.writeMessage(accept.encoded())
+            try await stream.closeWrite()
+        } catch {
+            if let selector = selectorForFailure {
+                await recordFailure(selector: selector, peer: remoteName)
+                var reject = ShareWire(kind: .reject)
+                reject.reason = "wrong code"
+                try? await stream.writeMessage(reject.encoded())
+            }
+            await stream.reset()
+        }
+    }
+
+    /// Serves one `/gigi/chunks/1.0.0` stream.
+    public nonisolated func handleChunkStream(_ stream: TransferStream, remoteName: String) async {
+        let reader = StreamReader(stream)
+        do {
+            guard let open = try await reader.readMessage(maxSize: ChunkWire.maxOpenSize) else { return }
+            let req = try decodeCBOR(ChunkOpen.self, open, maxSize: ChunkWire.maxOpenSize)
+            guard let mid = Digest32(bytes: req.manifestID),
+                  let (chunks, map) = await self.reader(for: mid, peer: remoteName) else {
+                try await stream.writeMessage(encodeCBOR(ChunkOpenReply(ok: false, reason: "not authorised")))
+                try await stream.closeWrite()
+                return
+            }
+            try await stream.writeMessage(encodeCBOR(ChunkOpenReply(ok: true)))
+            while let r = try await reader.readExactly(4) {
+                let n = ChunkWire.be32(r, 0)
+                if n == ChunkWire.goodbye {
+                    await completed(peer: remoteName, manifest: mid)
+                    break
+                }
+                guard let (entry, index) = map.locate(Int(n)) else {
+                    try await stream.write(ChunkWire.header(chunk: n, status: .notFound, length: 0))
+                    continue
+                }
+                switch chunks.read(entry: entry, chunk: index) {
+                case .success(let data):
+                    try await stream.write(ChunkWire.header(chunk: n, status: .ok, length: data.count) + data)
+                case .failure(let status):
+                    if status == .changed, let p = chunks.path(entry) { await changed(path: p) }
+                    try await stream.write(ChunkWire.header(chunk: n, status: status, length: 0))
+                }
+            }
+            try await stream.closeWrite()
+        } catch {
+            await stream.reset()
+        }
+    }
+}
+
+/// Reads chunks from a share's files, refusing files changed since indexing.
+final class ChunkReader: @unchecked Sendable {
+    private let indexed: IndexedShare
+    private let lock = NSLockLike()
+    private var fds: [Int: Int32] = [:]
+
+    init(_ indexed: IndexedShare) { self.indexed = indexed }
+
+    deinit { for fd in fds.values { close(fd) } }
+
+    func path(_ entry: Int) -> String? { indexed.sources[entry]?.path }
+
+    func read(entry: Int, chunk: Int) -> Result<[UInt8], ChunkWire.Status> {
+        guard let src = indexed.sources[entry] else { return .failure(.notFound) }
+        let e = indexed.manifest.entries[entry]
+        let cs = indexed.manifest.chunkSize
+        let length = e.chunkLength(chunk, chunkSize: cs)
+        let fd: Int32 = lock.withLock {
+            if let fd = fds[entry] { return fd }
+            let fd = open(src.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            if fd >= 0 { fds[entry] = fd }
+            return fd
+        }
+        guard fd >= 0 else { return .failure(.ioError) }
+        guard let now = FileStamp.current(fd: fd), now == src.stamp else { return .failure(.changed) }
+        var data = [UInt8](repeating: 0, count: length)
+        var got = 0
+        let offset = off_t(chunk) * off_t(cs)
+        while got < length {
+            let r = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, length - got, offset + off_t(got)) }
+            if r < 0 && errno == EINTR { continue }
+            guard r > 0 else { return .failure(.ioError) }
+            got += r
+        }
+        // A file rewritten in place with the same size and mtime cannot be caught by
+        // its stamp; the fetcher's BLAKE3 check still rejects such data.
+        return .success(data)
+    }
+}
+
+/// A tiny mutex (pthread) so this module needs no Foundation.
+final class NSLockLike: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return try body()
+    }
+}
