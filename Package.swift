@@ -88,10 +88,14 @@ let package = Package(
 
         // ── The CLI ─────────────────────────────────────────────────────────
         .executableTarget(name: "gigi",
-                          dependencies: ["GigiNode", "GigiDNS",
+                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
+
+        // Crash-test child and benchmark for GigiStore (not installed; see scripts/bench-store).
+        .executableTarget(name: "gigi-store-tool", dependencies: ["GigiStore", "GigiCrypto"],
                           swiftSettings: strict),
 
         // ── Tests ───────────────────────────────────────────────────────────
@@ -99,7 +103,7 @@ let package = Package(
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiCBORTests", dependencies: ["GigiCBOR"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore"], swiftSettings: strict),
+        .testTarget(name: "GigiStoreTests", dependencies: ["GigiStore", "gigi-store-tool"], swiftSettings: strict),
         .testTarget(name: "GigiAuthTests", dependencies: ["GigiAuth"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PCoreTests", dependencies: ["P2PCore"],

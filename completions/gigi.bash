@@ -173,13 +173,153 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    account|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'account help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_account() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gigi_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|restore|show|export|passwd|delete)
+        # Offer subcommand argument completions
+        "_gigi_account_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create restore show export passwd delete' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_account_create() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --password-file --words --nickname)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--words')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_account_restore() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --password-file --nickname --index)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    '--index')
+        return
+        ;;
+    esac
+}
+
+_gigi_account_show() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_account_export() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --password-file)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    esac
+}
+
+_gigi_account_passwd() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --password-file --new-password-file)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--password-file')
+        return
+        ;;
+    '--new-password-file')
+        return
+        ;;
+    esac
+}
+
+_gigi_account_delete() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
         ;;
     esac
 }

@@ -82,14 +82,6 @@ public struct AccountInfo: Codable, Equatable, Sendable {
     public var nickname: String?
     public var identity: IdentityFacts
     public var wordCount: Int
-
-    /// The JSON object `gigi account show --json` prints (keys sorted, no secrets).
-    public var publicJSON: [String: String] {
-        var d = ["peerId": identity.peerID.description, "evmAddress": identity.evmAddress.checksummed,
-                 "groupId": identity.groupID, "index": String(identity.index)]
-        if let nickname { d["nickname"] = nickname }
-        return d
-    }
 }
 
 /// An account opened with its password.

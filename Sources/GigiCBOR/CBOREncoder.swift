@@ -80,16 +80,14 @@ final class EncodingNode {
 
     /// Encodes one value, intercepting the types with a native CBOR form.
     static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> EncodingNode {
-        switch value {
-        case let item as CBOR: return EncodingNode(item)
-        case let bytes as [UInt8]: return EncodingNode(.bytes(bytes))
-        case let data as Data: return EncodingNode(.bytes([UInt8](data)))
-        case let date as Date: return EncodingNode(encodeDate(date))
-        default:
-            let node = EncodingNode()
-            try value.encode(to: CBOREncoderImpl(node: node, codingPath: codingPath))
-            return node
-        }
+        // Compare types, not casts: `[] as? [UInt8]` succeeds for an empty array of any element type.
+        if T.self == CBOR.self { return EncodingNode(value as! CBOR) }
+        if T.self == [UInt8].self { return EncodingNode(.bytes(value as! [UInt8])) }
+        if T.self == Data.self { return EncodingNode(.bytes([UInt8](value as! Data))) }
+        if T.self == Date.self { return EncodingNode(encodeDate(value as! Date)) }
+        let node = EncodingNode()
+        try value.encode(to: CBOREncoderImpl(node: node, codingPath: codingPath))
+        return node
     }
 
     static func encodeDate(_ date: Date) -> CBOR {

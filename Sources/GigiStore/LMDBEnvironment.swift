@@ -153,20 +153,28 @@ public final class LMDBEnvironment: @unchecked Sendable {
             guard db.flags == flags else { throw LMDBError.incompatible }
             return db
         }
-        return try write { txn in
-            // Re-check under the writer lock: another thread may have opened it meanwhile.
-            if let db = self.databaseLock.withLock({ self.databases[name] }) { return db }
-            var dbi: MDB_dbi = 0
-            try LMDBError.check(mdb_dbi_open(try txn.handle(), name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi))
-            var actual: UInt32 = 0
-            try LMDBError.check(mdb_dbi_flags(try txn.handle(), dbi, &actual))
-            let known = LMDBDatabaseFlags.dupSort.rawValue | LMDBDatabaseFlags.dupFixed.rawValue
-                | LMDBDatabaseFlags.reverseKey.rawValue
-            guard actual & known == flags.rawValue else { throw LMDBError.incompatible }
-            let db = LMDBDatabase(name: name, flags: flags, dbi: dbi)
-            txn.onCommit { self.databaseLock.withLock { self.databases[name] = db } }
+        return try write { txn in try database(name, flags: flags, create: create, in: txn) }
+    }
+
+    /// Opens (and, when `create`, creates) the named database inside a write transaction, so
+    /// that several databases open in one commit. The handle is usable once `txn` commits.
+    public func database(_ name: String, flags: LMDBDatabaseFlags = [], create: Bool = true,
+                         in txn: LMDBWriteTransaction) throws -> LMDBDatabase {
+        // Under the writer lock no other thread can be opening databases.
+        if let db = databaseLock.withLock({ databases[name] }) {
+            guard db.flags == flags else { throw LMDBError.incompatible }
             return db
         }
+        var dbi: MDB_dbi = 0
+        try txn.check(mdb_dbi_open(try txn.handle(), name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi))
+        var actual: UInt32 = 0
+        try txn.check(mdb_dbi_flags(try txn.handle(), dbi, &actual))
+        let known = LMDBDatabaseFlags.dupSort.rawValue | LMDBDatabaseFlags.dupFixed.rawValue
+            | LMDBDatabaseFlags.reverseKey.rawValue
+        guard actual & known == flags.rawValue else { throw LMDBError.incompatible }
+        let db = LMDBDatabase(name: name, flags: flags, dbi: dbi)
+        txn.onCommit { self.databaseLock.withLock { self.databases[name] = db } }
+        return db
     }
 
     // MARK: Transactions

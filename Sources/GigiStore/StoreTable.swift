@@ -10,6 +10,11 @@ public struct StoreTable<Key: StoreKey, Value: StoreValue>: Sendable {
         database = try environment.database(name)
     }
 
+    /// A table over an already opened database (see `LMDBEnvironment.database(_:flags:create:in:)`).
+    public init(database: LMDBDatabase) {
+        self.database = database
+    }
+
     public func get(_ key: Key, in txn: LMDBTransaction) throws -> Value? {
         try key.withKeyBytes { k in try txn.withValue(database, key: k) { try Value.storeDecoded($0) } }
     }
@@ -92,6 +97,12 @@ public struct StoreMultiTable<Key: StoreKey, Value: StoreValue>: Sendable {
 
     public init(_ name: String, in environment: LMDBEnvironment) throws {
         database = try environment.database(name, flags: .dupSort)
+    }
+
+    /// A table over an already opened dup-sorted database.
+    public init(database: LMDBDatabase) {
+        precondition(database.flags.contains(.dupSort), "StoreMultiTable needs a dupSort database")
+        self.database = database
     }
 
     /// Adds `value` to `key`'s set; returns false if it was already there.

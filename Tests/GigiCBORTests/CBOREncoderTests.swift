@@ -92,6 +92,16 @@ final class CBOREncoderTests: XCTestCase {
         XCTAssertEqual(try CBORDecoder().decode(Double.self, from: [0x18, 0x64]), 100)
     }
 
+    func testEmptyArraysStayArrays() throws {
+        struct Lists: Codable, Equatable { var names: [String]; var raw: [UInt8]; var nested: [[Int]] }
+        let v = Lists(names: [], raw: [], nested: [[]])
+        let item = try CBOREncoder().encodeToCBOR(v)
+        XCTAssertEqual(item["names"], .array([]))
+        XCTAssertEqual(item["raw"], .bytes([]))
+        XCTAssertEqual(item["nested"], .array([.array([])]))
+        XCTAssertEqual(try CBORDecoder().decode(Lists.self, from: CBOREncoder().encode(v)), v)
+    }
+
     func testEmbeddedCBORPassesThrough() throws {
         struct Envelope: Codable, Equatable { var kind: String; var body: CBOR }
         let env = Envelope(kind: "x", body: [.tagged(42, .bytes([1])), .simple(99), .undefined])

@@ -1,0 +1,254 @@
+import Foundation
+import GigiCBOR
+import GigiCrypto
+import XCTest
+@testable import GigiStore
+
+final class StoreTests: XCTestCase {
+    var store: Store!
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = try makeTemporaryDirectory(self)
+        store = try Store(path: dir)
+    }
+
+    override func tearDown() {
+        store?.environment.close()
+        store = nil
+    }
+
+    func digest(_ n: UInt64) -> Digest32 { Digest32(a: n, b: n &* 3, c: ~n, d: 42) }
+    let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+
+    func testChunkIndexDupValuesAndUnindex() throws {
+        let h1 = digest(1), h2 = digest(2)
+        let a = ChunkLocation(fileID: 1, offset: 0, length: 262_144)
+        let b = ChunkLocation(fileID: 2, offset: 1 << 40, length: 17)
+        try store.write { txn in
+            XCTAssertTrue(try store.indexChunk(h1, at: a, in: txn))
+            XCTAssertTrue(try store.indexChunk(h1, at: b, in: txn))
+            XCTAssertFalse(try store.indexChunk(h1, at: a, in: txn), "same location twice is one entry")
+            XCTAssertTrue(try store.indexChunk(h2, at: ChunkLocation(fileID: 1, offset: 262_144, length: 5), in: txn))
+        }
+        try store.read { txn in
+            XCTAssertEqual(Set(try store.chunks.values(for: h1, in: txn)), [a, b])
+            XCTAssertEqual(try store.chunks.count(for: h1, in: txn), 2)
+            XCTAssertNotNil(try store.chunks.first(for: h1, in: txn))
+            XCTAssertFalse(try store.chunks.contains(digest(3), in: txn))
+            XCTAssertEqual(try store.chunks.count(in: txn), 3)
+            XCTAssertEqual(Set(try store.fileChunks.values(for: 1, in: txn)), [h1, h2])
+        }
+        // File 1 changed: its entries go, file 2's copy of h1 stays.
+        XCTAssertEqual(try store.write { try store.unindexChunks(ofFile: 1, in: $0) }, 2)
+        try store.read { txn in
+            XCTAssertEqual(try store.chunks.values(for: h1, in: txn), [b])
+            XCTAssertEqual(try store.chunks.values(for: h2, in: txn), [])
+            XCTAssertEqual(try store.fileChunks.values(for: 1, in: txn), [])
+        }
+    }
+
+    func testFilesAndPaths() throws {
+        let rec = FileRecord(path: "/home/u/a.bin", size: 123, mtimeNanoseconds: 1_700_000_000_123_456_789,
+                             inode: 99, device: 2049, indexedAt: t0)
+        let id = try store.write { try store.upsertFile(rec, in: $0) }
+        var changed = rec
+        changed.size = 456
+        XCTAssertEqual(try store.write { try store.upsertFile(changed, in: $0) }, id, "same path keeps its id")
+        let other = try store.write { try store.upsertFile(FileRecord(path: "/b", size: 1, mtimeNanoseconds: -5, inode: 1, indexedAt: t0), in: $0) }
+        XCTAssertNotEqual(other, id)
+        try store.read { txn in
+            XCTAssertEqual(try store.files.get(id, in: txn), changed)
+            XCTAssertEqual(try store.filePaths.get("/home/u/a.bin", in: txn), id)
+            XCTAssertEqual(try store.files.last(in: txn)?.key, other)
+        }
+        try store.write { txn in
+            try store.indexChunk(digest(7), at: ChunkLocation(fileID: id, offset: 0, length: 1), in: txn)
+            try store.removeFile(id, in: txn)
+        }
+        try store.read { txn in
+            XCTAssertNil(try store.files.get(id, in: txn))
+            XCTAssertNil(try store.filePaths.get("/home/u/a.bin", in: txn))
+            XCTAssertFalse(try store.chunks.contains(digest(7), in: txn))
+        }
+    }
+
+    func testManifestsSharesDownloads() throws {
+        let manifest: [UInt8] = CBOR.map([("v", 1), ("entries", [])]).encoded()
+        let mid = digest(100)
+        var share = ShareRecord(manifestID: mid.bytes, nameplate: "4821", codeWords: 3, secret: bytes("ocean-lantern-velvet"),
+                                created: t0, expires: t0.addingTimeInterval(3600), keep: true)
+        var download = DownloadRecord(manifestID: mid.bytes, destination: "/tmp/out", chunkCount: 20, bytesTotal: 5_000_000,
+                                      peers: ["12D3KooWabc"], created: t0)
+        download.verified[3] = true
+        download.verified[19] = true
+        download.bytesDone = 2 * 262_144
+        let did = try store.write { txn -> UInt64 in
+            try store.manifests.put(manifest, for: mid, in: txn)
+            try store.shares.put(share, for: "share-1", in: txn)
+            let id = try store.nextID("download", in: txn)
+            try store.downloads.put(download, for: id, in: txn)
+            return id
+        }
+        try store.read { txn in
+            XCTAssertEqual(try store.manifests.get(mid, in: txn), manifest)
+            XCTAssertEqual(try store.shares.get("share-1", in: txn), share)
+            let d = try XCTUnwrap(try store.downloads.get(did, in: txn))
+            XCTAssertEqual(d, download)
+            XCTAssertEqual(d.verified.setCount, 2)
+            XCTAssertEqual(d.verified.missing.count, 18)
+            XCTAssertFalse(d.verified.isComplete)
+        }
+        // A failed PAKE attempt is counted atomically.
+        try store.write { txn in
+            try store.shares.update("share-1", in: txn) { $0?.failedAttempts += 1 }
+            try store.shares.update("share-2", in: txn) { XCTAssertNil($0) }
+        }
+        share.failedAttempts = 1
+        XCTAssertEqual(try store.read { try store.shares.get("share-1", in: $0) }, share)
+        try store.write { txn in
+            XCTAssertTrue(try store.shares.delete("share-1", in: txn))
+            try store.downloads.update(did, in: txn) { $0 = nil }
+        }
+        try store.read { txn in
+            XCTAssertEqual(try store.shares.count(in: txn), 0)
+            XCTAssertEqual(try store.downloads.count(in: txn), 0)
+        }
+    }
+
+    func testMessagesScanInTimeOrderPerConversation() throws {
+        let alice = "12D3KooWAlice", bob = "12D3KooWBob"
+        let times: [UInt64] = [5_000, 1_000, 3_000, 3_000, 9_000]
+        try store.write { txn in
+            for (i, t) in times.enumerated() {
+                let key = MessageKey(conversation: alice, milliseconds: t, sequence: UInt64(i))
+                let msg = MessageRecord(id: [UInt8(i)], sender: alice, direction: .incoming, status: .received,
+                                        body: "m\(i)", sent: Date(timeIntervalSince1970: Double(t) / 1000), received: t0)
+                try store.messages.put(msg, for: key, in: txn)
+            }
+            try store.messages.put(MessageRecord(id: [9], sender: "me", direction: .outgoing, status: .pending, body: "hi bob",
+                                                 sent: t0), for: MessageKey(conversation: bob, milliseconds: 2_000), in: txn)
+        }
+        try store.read { txn in
+            var bodies: [String] = []
+            try store.messages.forEach(in: txn, prefix: MessageKey.prefix(conversation: alice)) { key, msg in
+                XCTAssertEqual(key.conversation, alice)
+                bodies.append(msg.body)
+                return true
+            }
+            XCTAssertEqual(bodies, ["m1", "m2", "m3", "m0", "m4"])
+            // Latest two, newest first.
+            var latest: [String] = []
+            try store.messages.forEach(in: txn, prefix: MessageKey.prefix(conversation: alice), reverse: true) { _, m in
+                latest.append(m.body)
+                return latest.count < 2
+            }
+            XCTAssertEqual(latest, ["m4", "m0"])
+            // Time range [3000, 6000).
+            let range = try store.messages.entries(in: txn, from: MessageKey(conversation: alice, milliseconds: 3_000),
+                                                   to: MessageKey(conversation: alice, milliseconds: 6_000))
+            XCTAssertEqual(range.map(\.value.body), ["m2", "m3", "m0"])
+            XCTAssertEqual(range.first?.key, MessageKey(conversation: alice, milliseconds: 3_000, sequence: 2))
+        }
+    }
+
+    func testOutboxContactsGroupsPeersSettings() throws {
+        let key = MessageKey(conversation: "12D3KooWBob", milliseconds: 1)
+        let out = OutboxRecord(recipient: "12D3KooWBob", messageKey: key, payload: [1, 2, 3], attempts: 2,
+                               nextAttempt: t0, expires: t0.addingTimeInterval(86_400), lastError: "unreachable")
+        let contact = ContactRecord(nickname: "bob", added: t0, note: "from work")
+        let group = GroupRecord(name: "team", key: [UInt8](repeating: 5, count: 32), members: ["a", "b"], creator: "a", joined: t0)
+        let peer = PeerRecord(addresses: ["/ip4/127.0.0.1/tcp/4001"], nickname: "bob", capabilities: ["files", "chat"],
+                              lastSeen: t0, source: "mdns")
+        try store.write { txn in
+            try store.outbox.put(out, for: [0xaa, 0xbb], in: txn)
+            try store.contacts.put(contact, for: "12D3KooWBob", in: txn)
+            try store.groups.put(group, for: "12D3KooWGroup", in: txn)
+            try store.peers.put(peer, for: "12D3KooWBob", in: txn)
+            try store.settings.put("alice", for: "nickname", in: txn)
+            try store.settings.put(["port": 4001, "relay": true], for: "network", in: txn)
+        }
+        try store.read { txn in
+            XCTAssertEqual(try store.outbox.get([0xaa, 0xbb], in: txn), out)
+            XCTAssertEqual(try MessageKey(keyBytes: out.messageKey.withUnsafeBytes { UnsafeRawBufferPointer($0) }), key)
+            XCTAssertEqual(try store.contacts.get("12D3KooWBob", in: txn), contact)
+            XCTAssertEqual(try store.groups.get("12D3KooWGroup", in: txn), group)
+            XCTAssertEqual(try store.peers.get("12D3KooWBob", in: txn), peer)
+            XCTAssertEqual(try store.settings.get("nickname", in: txn), "alice")
+            XCTAssertEqual(try store.settings.get("network", in: txn)?["port"], 4001)
+        }
+        try store.write { txn in
+            for table in [store.contacts.database, store.peers.database] {
+                XCTAssertTrue(try txn.delete(table, key: bytes("12D3KooWBob")))
+            }
+            XCTAssertTrue(try store.groups.delete("12D3KooWGroup", in: txn))
+            XCTAssertTrue(try store.outbox.delete([0xaa, 0xbb], in: txn))
+            XCTAssertTrue(try store.settings.delete("nickname", in: txn))
+        }
+        try store.read { txn in
+            XCTAssertNil(try store.contacts.get("12D3KooWBob", in: txn))
+            XCTAssertNil(try store.peers.get("12D3KooWBob", in: txn))
+            XCTAssertEqual(try store.settings.count(in: txn), 1)
+        }
+    }
+
+    func testPeersScanByKeyRange() throws {
+        try store.write { txn in
+            for name in ["peerC", "peerA", "peerB", "other"] {
+                try store.peers.put(PeerRecord(addresses: [], nickname: name, lastSeen: t0), for: name, in: txn)
+            }
+        }
+        let names = try store.read { txn in try store.peers.entries(in: txn, from: "peer", limit: 2).map(\.key) }
+        XCTAssertEqual(names, ["peerA", "peerB"])
+    }
+
+    func testRecordVersioning() throws {
+        struct Old: Codable { var n: String }
+        struct Current: StoreRecord, Equatable {
+            static var recordVersion: UInt8 { 2 }
+            var name: String
+            var extra: Int?
+            static func migrate(from version: UInt8, _ item: CBOR) throws -> Current {
+                guard version == 1, let n = item["n"]?.stringValue else { throw StoreError.unsupportedRecordVersion(type: "Current", version: version) }
+                return Current(name: n, extra: nil)
+            }
+        }
+        let v1 = [UInt8(1)] + (try CBOREncoder().encode(Old(n: "x")))
+        XCTAssertEqual(try v1.withUnsafeBytes { try Current.storeDecoded($0) }, Current(name: "x", extra: nil))
+        let v2 = try Current(name: "y", extra: 3).storeEncoded()
+        XCTAssertEqual(v2.first, 2)
+        XCTAssertEqual(try v2.withUnsafeBytes { try Current.storeDecoded($0) }, Current(name: "y", extra: 3))
+        let v3 = [UInt8(3)] + v2.dropFirst()
+        XCTAssertThrowsError(try v3.withUnsafeBytes { try Current.storeDecoded($0) }) {
+            XCTAssertEqual($0 as? StoreError, .unsupportedRecordVersion(type: "Current", version: 3))
+        }
+        XCTAssertThrowsError(try [UInt8(2), 0xff].withUnsafeBytes { try Current.storeDecoded($0) }) {
+            guard case .corruptRecord = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try [UInt8(9), 0x83].withUnsafeBytes { try ChunkLocation.storeDecoded($0) })
+    }
+
+    func testSchemaVersionAndMigrationHook() throws {
+        XCTAssertEqual(try store.storedSchemaVersion(), Store.schemaVersion)
+        // Pretend the data is from schema 0: the hook runs once, inside the opening transaction.
+        try store.write { try store.meta.put(0, for: "schema", in: $0) }
+        store.environment.close()
+        let calls = LockedCounter()
+        store = try Store(path: dir) { from, to, s, txn in
+            XCTAssertEqual(from, 0)
+            XCTAssertEqual(to, Store.schemaVersion)
+            try s.settings.put("migrated", for: "note", in: txn)
+            calls.add()
+        }
+        XCTAssertEqual(calls.value, 1)
+        XCTAssertEqual(try store.storedSchemaVersion(), Store.schemaVersion)
+        XCTAssertEqual(try store.read { try store.settings.get("note", in: $0) }, "migrated")
+        // Data from the future is refused.
+        try store.write { try store.meta.put(Store.schemaVersion + 1, for: "schema", in: $0) }
+        store.environment.close()
+        store = nil
+        XCTAssertThrowsError(try Store(path: dir)) {
+            XCTAssertEqual($0 as? StoreError, .schemaTooNew(found: UInt32(Store.schemaVersion + 1), supported: UInt32(Store.schemaVersion)))
+        }
+    }
+}
