@@ -42,6 +42,12 @@ struct JSONLines: Sendable {
 }
 
 enum Console {
+    /// A line on standard output, written at once (no stdio buffering: a
+    /// reader on a pipe sees the share code while the sharer waits).
+    static func out(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
     /// A line on standard error.
     static func err(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -78,12 +78,12 @@ struct Fetch: AsyncParsableCommand {
                       "sha256": .string(r.sha256), "seconds": .double(seconds)])
         } else {
             let names = r.names.map(TerminalSafe.escape).joined(separator: ", ")
-            print("Received \(names) (\(r.files) file\(r.files == 1 ? "" : "s"), \(ByteCount.text(r.bytes))) into \(TerminalSafe.escape(output)).")
-            print("Verified: every chunk's BLAKE3 and every file's SHA-256; SHA-256 \(r.sha256)")
+            Console.out("Received \(names) (\(r.files) file\(r.files == 1 ? "" : "s"), \(ByteCount.text(r.bytes))) into \(TerminalSafe.escape(output)).")
+            Console.out("Verified: every chunk's BLAKE3 and every file's SHA-256; SHA-256 \(r.sha256)")
             var how = "\(r.networkChunks) chunk\(r.networkChunks == 1 ? "" : "s") over the network"
             if r.localChunks > 0 { how += ", \(r.localChunks) copied locally" }
             if r.resumedChunks > 0 { how += ", \(r.resumedChunks) resumed" }
-            print("\(how), \(ByteCount.rate(r.bytes, seconds: seconds)).")
+            Console.out("\(how), \(ByteCount.rate(r.bytes, seconds: seconds)).")
         }
     }
 

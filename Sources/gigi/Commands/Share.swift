@@ -75,16 +75,15 @@ struct Share: AsyncParsableCommand {
             } else {
                 let what = share.files == 1 && share.directories == 0
                     ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
-                print("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
-                print("Share code: \(share.code)")
+                Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
+                Console.out("Share code: \(share.code)")
                 if let first = addresses.first {
-                    print("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
+                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
                 } else {
-                    print("On the other machine run:  gigi fetch \(share.code)")
+                    Console.out("On the other machine run:  gigi fetch \(share.code)")
                 }
-                if let t = share.ticket { print("Ticket (no code needed):   gigi fetch \(t)") }
-                if !keep { print("Waiting for one fetch; Ctrl-C stops sharing.") }
-                fflush(stdout)
+                if let t = share.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
+                if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
             }
             try await serve(node: node, share: share, out: out, interrupt: interrupt)
         } catch {
@@ -110,7 +109,7 @@ struct Share: AsyncParsableCommand {
                     case .fetchCompleted(let peer):
                         let served = await node.chunksServed(to: peer)
                         out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
-                        if !json { print("Sent to \(peer)."); fflush(stdout) }
+                        if !json { Console.out("Sent to \(peer).") }
                         if !keep { return .done }
                     case .wrongCode(let peer, let n):
                         out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
