@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|account|help)
+    share|fetch|shares|unshare|daemon|events|account|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch account help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account help' -- "${cur}"))
         ;;
     esac
 }
@@ -220,6 +220,122 @@ _gigi_fetch() {
     '-o'|'--output')
         return
         ;;
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_shares() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_unshare() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gigi_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    run|status|stop)
+        # Offer subcommand argument completions
+        "_gigi_daemon_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'run status stop' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_daemon_run() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=(--listen)
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon_status() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon_stop() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_events() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
     '--home')
         return
         ;;

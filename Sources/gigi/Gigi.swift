@@ -50,6 +50,10 @@ enum GigiSubcommands {
     static let all: [ParsableCommand.Type] = [
         Share.self,
         Fetch.self,
+        Shares.self,
+        Unshare.self,
+        Daemon.self,
+        Events.self,
         Account.self,
     ]
 }

@@ -50,6 +50,10 @@ struct Share: AsyncParsableCommand {
     func run() async throws {
         let log = global.logger("share")
         let out = JSONLines(enabled: global.json)
+        if let daemon = await GigiControlClient.connectIfRunning(home: global.homeDirectory) {
+            try await shareThroughDaemon(daemon, out: out)
+            return
+        }
         let options = GigiNodeOptions(home: global.homeDirectory,
                                       listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen, logger: log)
         let node = try await GigiNode.start(options)
@@ -93,45 +97,58 @@ struct Share: AsyncParsableCommand {
         await node.shutdown()
     }
 
+    /// Hands the share to the running daemon, which serves it until `gigi unshare`.
+    private func shareThroughDaemon(_ daemon: GigiControlClient, out: JSONLines) async throws {
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = paths.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 }
+        let r = try await daemon.call("share", ["paths": .array(absolute.map(JSONValue.string)),
+                                                "words": .int(words), "ticket": .bool(ticket)])
+        await daemon.close()
+        if global.json {
+            var o = r.object ?? [:]
+            o["event"] = "ready"
+            out.emit(o)
+            return
+        }
+        let code = r["code"]?.string ?? "?"
+        Console.out("Share code: \(code)")
+        if let first = r["addrs"]?.array?.first?.string {
+            Console.out("On the other machine run:  gigi fetch --peer \(first) \(code)")
+        }
+        if let t = r["ticket"]?.string { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
+        Console.out("The daemon serves it until `gigi unshare \((r["share"]?.string ?? "").prefix(8))`.")
+    }
+
     /// Reports share events until the share is done: one completed fetch
     /// (without --keep), a closed share, or an interrupt.
     private func serve(node: GigiNode, share: ActiveShare, out: JSONLines, interrupt: SignalWatcher) async throws {
         enum Outcome: Sendable { case done, interrupted, closed(String) }
         let events = node.shareEvents
         let keep = self.keep, json = global.json
-        let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                for await e in events {
-                    switch e {
-                    case .fetchStarted(let peer):
-                        out.emit(["event": "fetch_started", "peer": .string(peer)])
-                        if !json { Console.err("gigi: \(peer) is fetching") }
-                    case .fetchCompleted(let peer):
-                        let served = await node.chunksServed(to: peer)
-                        out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
-                        if !json { Console.out("Sent to \(peer).") }
-                        if !keep { return .done }
-                    case .wrongCode(let peer, let n):
-                        out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
-                        if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
-                    case .closed(let reason):
-                        out.emit(["event": "closed", "reason": .string(reason)])
-                        return .closed(reason)
-                    case .fileChanged(let path):
-                        out.emit(["event": "file_changed", "path": .string(path)])
-                        Console.err("gigi: \(TerminalSafe.escape(path)) changed since it was shared; it is no longer served (share it again)")
-                    }
+        let outcome: Outcome = await untilInterrupted(interrupt) { () async -> Outcome in
+            for await e in events {
+                switch e {
+                case .fetchStarted(let peer):
+                    out.emit(["event": "fetch_started", "peer": .string(peer)])
+                    if !json { Console.err("gigi: \(peer) is fetching") }
+                case .fetchCompleted(let peer):
+                    let served = await node.chunksServed(to: peer)
+                    out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
+                    if !json { Console.out("Sent to \(peer).") }
+                    if !keep { return .done }
+                case .wrongCode(let peer, let n):
+                    out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
+                    if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
+                case .closed(let reason):
+                    out.emit(["event": "closed", "reason": .string(reason)])
+                    return .closed(reason)
+                case .fileChanged(let path):
+                    out.emit(["event": "file_changed", "path": .string(path)])
+                    Console.err("gigi: \(TerminalSafe.escape(path)) changed since it was shared; it is no longer served (share it again)")
                 }
-                return .done
             }
-            group.addTask {
-                await interrupt.wait()
-                return .interrupted
-            }
-            let first = await group.next() ?? .done
-            group.cancelAll()
-            return first
-        }
+            return .done
+        } ?? .interrupted
         switch outcome {
         case .done: return
         case .interrupted:
