@@ -49,6 +49,7 @@ struct Gigi: AsyncParsableCommand {
 enum GigiSubcommands {
     static let all: [ParsableCommand.Type] = [
         Account.self,
+        Peers.self,
     ]
 }
 

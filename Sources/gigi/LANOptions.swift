@@ -1,0 +1,74 @@
+// LAN discovery options shared by every command that runs a node (`gigi peers`,
+// and `gigi share`, `gigi fetch`, `gigi daemon`): `@OptionGroup var lan: LANOptions`.
+//
+// Precedence: the option, then the environment (GIGI_LAN_DISCOVERY,
+// GIGI_LAN_INTERFACES, GIGI_LAN_TTL), then the default (on, every interface).
+
+import ArgumentParser
+import Foundation
+import GigiAuth
+import GigiDNS
+
+struct LANOptions: ParsableArguments {
+    @Option(name: .customLong("lan-discovery"),
+            help: ArgumentHelp("Turn LAN discovery (GigiDNS multicast) on or off (default: $GIGI_LAN_DISCOVERY, else on).",
+                               valueName: "on|off"))
+    var lanDiscovery: String?
+
+    @Option(name: .customLong("lan-interfaces"),
+            help: ArgumentHelp("Discover only on these interfaces, comma-separated (default: $GIGI_LAN_INTERFACES, else every multicast-capable one).",
+                               valueName: "if1,if2"))
+    var lanInterfaces: String?
+
+    @Option(name: .long,
+            help: ArgumentHelp("The nickname announced on the LAN (default: the account's nickname, else the host name).",
+                               valueName: "name"))
+    var nickname: String?
+
+    /// Seconds others keep our entry without hearing from us (tests use short ones).
+    @Option(name: .customLong("lan-ttl"), help: .hidden)
+    var lanTTL: UInt32?
+
+    func validate() throws {
+        if let v = lanDiscovery, !["on", "off"].contains(v.lowercased()) {
+            throw ValidationError("--lan-discovery takes on or off, not \"\(v)\".")
+        }
+        if let n = nickname, !Self.usable(n) {
+            throw ValidationError("--nickname takes 1 to \(GigiDNSRecord.Limits.maxNicknameBytes) bytes without control characters.")
+        }
+        if let ttl = lanTTL, ttl == 0 || ttl > 86_400 {
+            throw ValidationError("--lan-ttl must be between 1 and 86400 seconds.")
+        }
+    }
+
+    /// The discovery configuration: these options over the environment.
+    var serviceConfig: GigiDNSServiceConfig {
+        GigiDNSServiceConfig.fromEnvironment(ProcessInfo.processInfo.environment, flag: lanDiscovery,
+                                             interfaces: lanInterfaces, ttl: lanTTL)
+    }
+
+    /// The nickname to announce: `--nickname`, else the account's nickname in `home`,
+    /// else the host name's first label (always valid for a GigiDNS record).
+    func announcedNickname(home: String) -> String {
+        if let nickname { return nickname }
+        if let info = try? Keystore(home: home).info(), let n = info.nickname, Self.usable(n) { return n }
+        return Self.hostNickname()
+    }
+
+    static func usable(_ n: String) -> Bool {
+        !n.isEmpty && n.utf8.count <= GigiDNSRecord.Limits.maxNicknameBytes
+            && !n.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+    }
+
+    static func hostNickname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { return "gigi" }
+        let host = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let label = String(host.split(separator: ".").first ?? "")
+        var out = ""
+        for ch in label where out.utf8.count + ch.utf8.count <= GigiDNSRecord.Limits.maxNicknameBytes {
+            out.append(ch)
+        }
+        return usable(out) ? out : "gigi"
+    }
+}
