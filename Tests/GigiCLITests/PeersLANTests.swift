@@ -43,9 +43,8 @@ final class NetLab: @unchecked Sendable {
 
     /// Starts `gigi args` inside NODE with its own GIGI_HOME and discovery on.
     @discardableResult
-    func gigi(_ node: String, _ args: [String], env extra: [String: String] = [:]) throws -> LineReader {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("gigi-lan-\(prefix)-\(node)-\(UUID().uuidString.prefix(6))")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    func gigi(_ node: String, _ args: [String], home given: URL? = nil, env extra: [String: String] = [:]) throws -> LineReader {
+        let home = try given ?? newHome(node)
         var env = GigiProcess.environment(home: home, extra: ["GIGI_LAN_DISCOVERY": "on", "NETLAB_PREFIX": prefix])
         env["PATH"] = (env["PATH"] ?? "") + ":/usr/sbin:/sbin"
         env.merge(extra) { _, b in b }
@@ -56,13 +55,21 @@ final class NetLab: @unchecked Sendable {
         let reader = LineReader(process: p, label: "\(node): gigi \(args.joined(separator: " "))")
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        lock.withLock { readers.append(reader); homes.append(home) }
+        lock.withLock { readers.append(reader) }
         return reader
     }
 
+    /// A fresh GIGI_HOME, deleted with the lab.
+    func newHome(_ node: String) throws -> URL {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("gigi-lan-\(prefix)-\(node)-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        lock.withLock { homes.append(home) }
+        return home
+    }
+
     /// Runs a one-shot `gigi args` in NODE to its end (killed after `timeout`).
-    func gigiToEnd(_ node: String, _ args: [String], timeout: TimeInterval = 15) throws -> LineReader {
-        let r = try gigi(node, args)
+    func gigiToEnd(_ node: String, _ args: [String], home: URL? = nil, timeout: TimeInterval = 15) throws -> LineReader {
+        let r = try gigi(node, args, home: home)
         let end = Date().addingTimeInterval(timeout)
         while r.process.isRunning && Date() < end { usleep(20_000) }
         if r.process.isRunning { r.signal(SIGKILL) }
@@ -187,10 +194,16 @@ final class PeersLANTests: XCTestCase {
         XCTAssertEqual(aSeesC.1["addresses"] as? [String], ["/ip4/10.1.0.3"])
 
         // Nickname resolution in a one-shot `gigi peers` on carol's host.
-        let one = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1.5", "--resolve", "alice"])
+        let carolHome = try lab.newHome("carol")
+        let one = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1.5", "--resolve", "alice"],
+                                    home: carolHome)
         XCTAssertEqual(one.process.terminationStatus, 0, one.describe)
         XCTAssertEqual(one.all.count, 1, one.describe)
         XCTAssertEqual(one.all.first?.1["peer_id"] as? String, cSeesA.1["peer_id"] as? String)
+        // What it discovered was kept in LMDB: with discovery off, the same home still lists alice and carol.
+        let remembered = try lab.gigiToEnd("carol", ["peers", "--json", "--lan-discovery", "off"], home: carolHome)
+        XCTAssertEqual(remembered.process.terminationStatus, 0, remembered.describe)
+        XCTAssertEqual(Set(remembered.all.compactMap { $0.1["nickname"] as? String }), ["alice", "carol"], remembered.describe)
         let none = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1", "--resolve", "bob"])
         XCTAssertEqual(none.process.terminationStatus, 69, none.describe)
 
@@ -230,8 +243,8 @@ final class PeersLANTests: XCTestCase {
             let alice = try lab.gigi("alice", watch + [nick, "--lan-ttl", "600"])
             _ = try alice.waitListening()
             XCTAssertNotNil(carol.wait(5, LineReader.event("discovered", nickname: nick)), carol.describe)
-            alice.signal(sig)
             let stopped = Date()
+            alice.signal(sig)
             let bye = try XCTUnwrap(carol.wait(3, LineReader.event("expired", nickname: nick)), "no goodbye: \(carol.describe)")
             XCTAssertEqual(bye.1["reason"] as? String, "goodbye")
             let gone = bye.0.timeIntervalSince(stopped)
@@ -269,5 +282,22 @@ final class PeersLANTests: XCTestCase {
         XCTAssertEqual(other.process.terminationStatus, 69, other.describe)
         let bob = try lab.gigiToEnd("bob", ["peers", "--json", "--no-announce", "--find-nameplate", "4821", "--timeout", "1"])
         XCTAssertEqual(bob.process.terminationStatus, 69, bob.describe)
+    }
+
+    func testNicknameComesFromTheAccountAndSurvivesSpacesAndEquals() throws {
+        let lab = try NetLab(self)
+        let aliceHome = try lab.newHome("alice")
+        let restore = try GigiProcess.run(["account", "restore", "--nickname", "Alice Smith=1"],
+                                          environment: GigiProcess.environment(home: aliceHome, extra: [
+                                              "GIGI_KDF": "fast", "GIGI_PASSWORD": "correct horse battery"]),
+                                          input: "test test test test test test test test test test test junk\n")
+        XCTAssertEqual(restore.status, 0, restore.stderr)
+        let carol = try lab.gigi("carol", watch + ["carol"])
+        _ = try carol.waitListening()
+        // No --nickname: the account's nickname and the account's peer ID are announced.
+        let alice = try lab.gigi("alice", ["peers", "--watch", "--json"], home: aliceHome)
+        _ = try alice.waitListening()
+        let seen = try XCTUnwrap(carol.wait(5, LineReader.event("discovered", nickname: "Alice Smith=1")), carol.describe)
+        XCTAssertEqual(seen.1["peer_id"] as? String, "12D3KooWBL11SBwFyJGefwUdpR4xEMDZ6DuiidCBwgmDdLsoQ9mg")
     }
 }
