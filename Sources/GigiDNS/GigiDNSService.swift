@@ -288,8 +288,8 @@ public final class GigiDNSService: @unchecked Sendable {
     private func interfacesChanged(_ ifaces: [MulticastInterface]) {
         interfaces = ifaces
         guard transport != nil else { return }
-        _ = machine.updateLocal(expandedLocal(), now: .now())
-        perform(machine.requery(now: .now()))
+        // Goodbyes for addresses that went away, then a fresh query and announcement.
+        perform(machine.updateLocal(expandedLocal(), now: .now()) + machine.requery(now: .now()))
     }
 
     /// Replaces `/ip4/0.0.0.0[/…]` by one address per interface IPv4 address.

@@ -59,6 +59,12 @@ final class NetLab: @unchecked Sendable {
         return reader
     }
 
+    /// Runs a command (not gigi) inside NODE to its end; its exit status.
+    @discardableResult
+    func exec(_ node: String, _ command: [String]) -> Int32 {
+        Self.run(script.path, ["exec", node] + command, env: ["NETLAB_PREFIX": prefix])
+    }
+
     /// A fresh GIGI_HOME, deleted with the lab.
     func newHome(_ node: String) throws -> URL {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("gigi-lan-\(prefix)-\(node)-\(UUID().uuidString.prefix(6))")
@@ -299,5 +305,26 @@ final class PeersLANTests: XCTestCase {
         _ = try alice.waitListening()
         let seen = try XCTUnwrap(carol.wait(5, LineReader.event("discovered", nickname: "Alice Smith=1")), carol.describe)
         XCTAssertEqual(seen.1["peer_id"] as? String, "12D3KooWBL11SBwFyJGefwUdpR4xEMDZ6DuiidCBwgmDdLsoQ9mg")
+    }
+
+    func testAnnouncedAddressesFollowInterfaceAddressChanges() throws {
+        let lab = try NetLab(self)
+        let carol = try lab.gigi("carol", watch + ["carol"])
+        _ = try carol.waitListening()
+        let alice = try lab.gigi("alice", watch + ["alice"])
+        _ = try alice.waitListening()
+        XCTAssertNotNil(carol.wait(5, LineReader.event("discovered", nickname: "alice")), carol.describe)
+        func aliceAddresses(_ want: [String]) -> ([String: Any]) -> Bool {
+            { $0["event"] as? String == "updated" && $0["nickname"] as? String == "alice" && $0["addresses"] as? [String] == want }
+        }
+        // A second address appears on alice's interface: announced after the next interface poll (3 s).
+        XCTAssertEqual(lab.exec("alice", ["ip", "addr", "add", "10.1.0.12/24", "dev", "eth0"]), 0)
+        let added = Date()
+        let up = try XCTUnwrap(carol.wait(8, aliceAddresses(["/ip4/10.1.0.12", "/ip4/10.1.0.2"])), carol.describe)
+        print("new address seen after \(String(format: "%.3f", up.0.timeIntervalSince(added))) s")
+        // It goes away: a goodbye for that address alone, alice stays.
+        XCTAssertEqual(lab.exec("alice", ["ip", "addr", "del", "10.1.0.12/24", "dev", "eth0"]), 0)
+        XCTAssertNotNil(carol.wait(8, aliceAddresses(["/ip4/10.1.0.2"])), carol.describe)
+        XCTAssertNil(carol.all.first { $0.1["event"] as? String == "expired" }, carol.describe)
     }
 }
