@@ -75,6 +75,11 @@ public struct GigiDNSPeerRecord: Sendable, Equatable, Codable {
     public var rendezvousKeys: [String] {
         meta.filter { $0.key == GigiDNSRecord.rendezvousMetaKey }.map { $0.value.lowercased() }
     }
+
+    /// The addresses with `/p2p/<peer ID>` appended, ready to dial.
+    public var dialAddresses: [String] {
+        addresses.map { GigiDNSRecord.strippingP2P($0) + "/p2p/" + peerID }
+    }
 }
 
 /// Where discovered peers are kept between runs (LMDB `peers`: `GigiDNSLMDBPeerStore`).
@@ -183,6 +188,11 @@ public final class GigiDNSService: @unchecked Sendable {
     /// Current table, as wall-clock records.
     public func peers() async -> [GigiDNSPeerRecord] {
         (try? await eventLoop.submit { self.machine.peers.map(self.record) }.get()) ?? []
+    }
+
+    /// Names of the interfaces discovery runs on now (empty: none is up, or none of the pinned ones exists).
+    public func interfaceNames() async -> [String] {
+        (try? await eventLoop.submit { self.interfaces.map(\.name) }.get()) ?? []
     }
 
     /// Counters: packets received, malformed packets and records dropped, replies sent and rate-limited, …

@@ -36,6 +36,12 @@ struct LANOptions: ParsableArguments {
         if let n = nickname, !Self.usable(n) {
             throw ValidationError("--nickname takes 1 to \(GigiDNSRecord.Limits.maxNicknameBytes) bytes without control characters.")
         }
+        if let list = lanInterfaces {
+            let names = list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            // Linux interface names: 1 to 15 bytes (IFNAMSIZ - 1), no '/' and no white space.
+            guard names.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 15 && !$0.contains("/") && !$0.contains(where: \.isWhitespace) })
+            else { throw ValidationError("--lan-interfaces takes interface names separated by commas, such as eth0,wlan0.") }
+        }
         if let ttl = lanTTL, ttl == 0 || ttl > 86_400 {
             throw ValidationError("--lan-ttl must be between 1 and 86400 seconds.")
         }

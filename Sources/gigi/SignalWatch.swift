@@ -10,8 +10,10 @@ final class SignalWatch: @unchecked Sendable {
     private let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
+    /// Also ignores SIGPIPE: a closed output pipe shows up as a failed write (see `fire`), not a silent death.
     init() {
         (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        signal(SIGPIPE, SIG_IGN)
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -20,6 +22,11 @@ final class SignalWatch: @unchecked Sendable {
             s.resume()
             sources.append(s)
         }
+    }
+
+    /// Ends the wait as a signal would (e.g. standard output was closed).
+    func fire() {
+        continuation.yield()
     }
 
     /// Until a signal arrives.

@@ -24,6 +24,7 @@ final class PeersCommandTests: XCTestCase {
             ["--lan-discovery", "maybe"], ["--nickname", ""], ["--nickname", String(repeating: "x", count: 65)],
             ["--nickname", "a\u{7}b"], ["--lan-ttl", "0"], ["--timeout", "-1"], ["--find-nameplate", "0"],
             ["--find-nameplate", "12345"], ["--find-nameplate", "1", "--watch"], ["--announce-address", "10.0.0.1:80"],
+            ["--lan-interfaces", ""], ["--lan-interfaces", "eth0,,eth1"], ["--lan-interfaces", "a/b"],
         ]
         for args in bad {
             let r = try GigiProcess.run(["peers"] + args, environment: GigiProcess.environment(home: home), timeout: 20)

@@ -179,6 +179,12 @@ final class LineReader: @unchecked Sendable {
     }
 
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// Closes our end of its standard output, as `| head -1` does after one line.
+    func closeOutput() {
+        out.fileHandleForReading.readabilityHandler = nil
+        try? out.fileHandleForReading.close()
+    }
 }
 
 final class PeersLANTests: XCTestCase {
@@ -260,6 +266,24 @@ final class PeersLANTests: XCTestCase {
             alice.process.waitUntilExit()
             XCTAssertEqual(alice.process.terminationStatus, 0, alice.describe)
         }
+    }
+
+    func testClosedOutputStopsTheWatchWithAGoodbye() throws {
+        let lab = try NetLab(self)
+        let carol = try lab.gigi("carol", watch + ["carol"])
+        _ = try carol.waitListening()
+        let alice = try lab.gigi("alice", watch + ["alice", "--lan-ttl", "600"])
+        _ = try alice.waitListening()
+        XCTAssertNotNil(carol.wait(5, LineReader.event("discovered", nickname: "alice")), carol.describe)
+        XCTAssertNotNil(alice.wait(5, LineReader.event("discovered", nickname: "carol")), alice.describe)
+        alice.closeOutput()
+        // The next line alice prints (a new peer appears) finds the pipe closed: alice stops, saying goodbye.
+        _ = try lab.gigi("carol", watch + ["carol2"])
+        let bye = try XCTUnwrap(carol.wait(5, LineReader.event("expired", nickname: "alice")), carol.describe)
+        XCTAssertEqual(bye.1["reason"] as? String, "goodbye")
+        let end = Date().addingTimeInterval(5)
+        while alice.process.isRunning && Date() < end { usleep(20_000) }
+        XCTAssertFalse(alice.process.isRunning, "alice kept running with its output closed")
     }
 
     func testRendezvousLookupFindsTheSharerOfANameplate() throws {

@@ -108,6 +108,11 @@ struct Peers: AsyncParsableCommand {
             throw GigiError("Could not open the LAN discovery socket (UDP port \(config.port)): \(error). "
                 + "Use --lan-discovery off, or pin interfaces with --lan-interfaces.", exitCode: .unavailable)
         }
+        if await service.interfaceNames().isEmpty {
+            let which = config.interfaces.map { "none of the interfaces \($0.joined(separator: ",")) is up" }
+                ?? "no multicast-capable network interface is up"
+            FileHandle.standardError.write(Data("gigi: warning: LAN discovery is on, but \(which).\n".utf8))
+        }
         if local != nil && !announceAddress.isEmpty { service.setListenAddresses(announceAddress) }
         if !rendezvousNameplate.isEmpty {
             service.setRendezvousKeys(rendezvousNameplate.map { ShareCode.rendezvousKey(nameplate: $0) })
@@ -125,7 +130,8 @@ struct Peers: AsyncParsableCommand {
             for p in found { emit(PeerLine(p, event: "rendezvous", tookMilliseconds: Int(took * 1000))) }
         } else if watch {
             emit(PeerLine.listening(local))
-            let printer = Task { for await e in service.events { emit(PeerLine(e)) } }
+            // A closed standard output (`gigi peers --watch | head -1`) stops the watch like Ctrl-C.
+            let printer = Task { for await e in service.events where !emit(PeerLine(e)) { signals.fire() } }
             if let timeout { await signals.wait(upTo: timeout) } else { await signals.wait() }
             await service.stop()  // ends `events`, so the printer drains and returns
             await printer.value
@@ -159,20 +165,21 @@ struct Peers: AsyncParsableCommand {
         }
     }
 
-    private func emit(_ line: PeerLine) {
-        if global.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
-        } else {
-            say(line.text)
-        }
+    /// Prints one line; false when standard output is gone.
+    @discardableResult
+    private func emit(_ line: PeerLine) -> Bool {
+        guard global.json else { return say(line.text) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard let data = try? encoder.encode(line) else { return true }
+        return (try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))) != nil
     }
 
-    /// Unbuffered, so `--watch` output reaches a pipe at once.
-    private func say(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    /// Unbuffered, so `--watch` output reaches a pipe at once; false when standard output is gone.
+    @discardableResult
+    private func say(_ line: String) -> Bool {
+        (try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))) != nil
     }
 }
 
