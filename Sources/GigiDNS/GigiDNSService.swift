@@ -1,4 +1,5 @@
 import Dispatch
+import GigiBase
 import NIOConcurrencyHelpers
 import NIOCore
 import P2PHost
@@ -203,7 +204,7 @@ public final class GigiDNSService: @unchecked Sendable {
     /// Announces these rendezvous keys (raw bytes, e.g. the 32-byte BLAKE2b of a nameplate) in
     /// `meta` as `rv:<hex>`, and answers queries for them. Replaces the previous set; `[]` stops.
     public func setRendezvousKeys(_ keys: [[UInt8]]) {
-        setRendezvousKeys(hex: keys.map(Self.hex))
+        setRendezvousKeys(hex: keys.map { Hex.encode($0) })
     }
 
     /// The same with keys in hex.
@@ -236,7 +237,7 @@ public final class GigiDNSService: @unchecked Sendable {
     /// after `timeout`. A peer already in the table answers at once; otherwise a query goes
     /// out now and again after 250 ms, 500 ms, 1 s, … (the sharer's replies are rate-limited).
     public func findRendezvous(_ key: [UInt8], timeout: Duration) async -> [GigiDNSPeerRecord] {
-        await findRendezvous(hex: Self.hex(key), timeout: timeout)
+        await findRendezvous(hex: Hex.encode(key), timeout: timeout)
     }
 
     /// The same with the key in hex.
@@ -400,13 +401,5 @@ public final class GigiDNSService: @unchecked Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 }

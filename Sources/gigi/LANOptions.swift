@@ -2,11 +2,13 @@
 // and `gigi share`, `gigi fetch`, `gigi daemon`): `@OptionGroup var lan: LANOptions`.
 //
 // Precedence: the option, then the environment (GIGI_LAN_DISCOVERY,
-// GIGI_LAN_INTERFACES, GIGI_LAN_TTL), then the default (on, every interface).
+// GIGI_LAN_INTERFACES, GIGI_LAN_TTL), then `[lan]` in GIGI_HOME/config.toml,
+// then the default (on, every multicast-capable interface).
 
 import ArgumentParser
 import Foundation
 import GigiAuth
+import GigiBase
 import GigiDNS
 
 struct LANOptions: ParsableArguments {
@@ -47,10 +49,28 @@ struct LANOptions: ParsableArguments {
         }
     }
 
-    /// The discovery configuration: these options over the environment.
-    var serviceConfig: GigiDNSServiceConfig {
-        GigiDNSServiceConfig.fromEnvironment(ProcessInfo.processInfo.environment, flag: lanDiscovery,
-                                             interfaces: lanInterfaces, ttl: lanTTL)
+    /// The discovery configuration: these options, else the environment, else `[lan]` in
+    /// GIGI_HOME/config.toml (`discovery = "off"` or false, `interfaces = ["eth0"]`).
+    func serviceConfig(home: String) throws -> GigiDNSServiceConfig {
+        let env = ProcessInfo.processInfo.environment
+        var discovery = lanDiscovery ?? env["GIGI_LAN_DISCOVERY"]
+        var interfaces = lanInterfaces ?? env["GIGI_LAN_INTERFACES"]
+        if discovery == nil || interfaces == nil {
+            let file = try GigiConfigFile.load(home: home)
+            if discovery == nil, let v = file["lan.discovery"] {
+                if let b = v.bool { discovery = b ? "on" : "off" }
+                else if let t = v.string, ["on", "off"].contains(t.lowercased()) { discovery = t }
+                else { throw GigiError("lan.discovery in \(GigiConfigFile.fileName) must be \"on\", \"off\", true or false.", exitCode: .dataError) }
+            }
+            if interfaces == nil, let v = file["lan.interfaces"] {
+                guard let list = v.stringList else {
+                    throw GigiError("lan.interfaces in \(GigiConfigFile.fileName) must be a list of interface names, such as [\"eth0\"].",
+                                    exitCode: .dataError)
+                }
+                interfaces = list.joined(separator: ",")
+            }
+        }
+        return GigiDNSServiceConfig.fromEnvironment(env, flag: discovery, interfaces: interfaces, ttl: lanTTL)
     }
 
     /// The nickname to announce: `--nickname`, else the account's nickname in `home`,

@@ -32,4 +32,33 @@ final class PeersCommandTests: XCTestCase {
             XCTAssertFalse(r.stderr.isEmpty, "\(args)")
         }
     }
+
+    func testConfigFileCanTurnDiscoveryOffAndBadConfigIsReported() throws {
+        let home = try GigiProcess.temporaryDirectory(for: self)
+        var env = GigiProcess.environment(home: home)
+        env["GIGI_LAN_DISCOVERY"] = nil
+        // Safety net: even if the file were ignored, a pinned nonexistent interface sends nothing.
+        let args = ["peers", "--json", "--no-announce", "--timeout", "0", "--lan-interfaces", "gigi-none0"]
+        let config = home.appendingPathComponent("config.toml")
+        try "[lan]\ndiscovery = \"off\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let off = try GigiProcess.run(args, environment: env, timeout: 20)
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertTrue(off.stderr.contains("LAN discovery is off"), off.stderr)
+        // The environment wins over the file.
+        env["GIGI_LAN_DISCOVERY"] = "on"
+        let on = try GigiProcess.run(args, environment: env, timeout: 20)
+        XCTAssertEqual(on.status, 0, on.stderr)
+        XCTAssertFalse(on.stderr.contains("LAN discovery is off"), on.stderr)
+        XCTAssertTrue(on.stderr.contains("none of the interfaces gigi-none0 is up"), on.stderr)
+
+        env["GIGI_LAN_DISCOVERY"] = nil
+        try "[lan]\ndiscovery = maybe\n".write(to: config, atomically: true, encoding: .utf8)
+        let bad = try GigiProcess.run(args, environment: env, timeout: 20)
+        XCTAssertEqual(bad.status, 65, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("config.toml line 2"), bad.stderr)
+        try "[lan]\ndiscovery = 3\n".write(to: config, atomically: true, encoding: .utf8)
+        let wrongType = try GigiProcess.run(args, environment: env, timeout: 20)
+        XCTAssertEqual(wrongType.status, 65, wrongType.stderr)
+        XCTAssertTrue(wrongType.stderr.contains("lan.discovery"), wrongType.stderr)
+    }
 }

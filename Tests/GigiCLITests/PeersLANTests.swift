@@ -227,6 +227,32 @@ final class PeersLANTests: XCTestCase {
         XCTAssertNil(carol.all.first { $0.1["nickname"] as? String == "bob" }, carol.describe)
     }
 
+    func testInterfacePinningFromOptionEnvironmentAndConfigFile() throws {
+        let lab = try NetLab(self)
+        let alice = try lab.gigi("alice", watch + ["alice"])
+        _ = try alice.waitListening()
+        func carolSees(_ extraArgs: [String], env: [String: String] = [:], config: String? = nil) throws -> (Bool, LineReader) {
+            let home = try lab.newHome("carol")
+            if let config { try config.write(to: home.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8) }
+            let r = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1.2"] + extraArgs,
+                                      home: home, env: env)
+            XCTAssertEqual(r.process.terminationStatus, 0, r.describe)
+            return (r.all.contains { $0.1["nickname"] as? String == "alice" }, r)
+        }
+        let pinnedAway = "[lan]\ninterfaces = [\"nope0\"]\n"
+        let (viaEnv, r1) = try carolSees([], env: ["GIGI_LAN_INTERFACES": "nope0"])
+        XCTAssertFalse(viaEnv, r1.describe)
+        XCTAssertTrue(r1.stderr.contains("none of the interfaces nope0 is up"), r1.describe)
+        let (viaFile, r2) = try carolSees([], config: pinnedAway)
+        XCTAssertFalse(viaFile, r2.describe)
+        let (optionWins, r3) = try carolSees(["--lan-interfaces", "eth0"], config: pinnedAway)
+        XCTAssertTrue(optionWins, r3.describe)
+        let (envWins, r4) = try carolSees([], env: ["GIGI_LAN_INTERFACES": "eth0"], config: pinnedAway)
+        XCTAssertTrue(envWins, r4.describe)
+        let (off, r5) = try carolSees(["--lan-discovery", "off"], config: "[lan]\ndiscovery = true\n")
+        XCTAssertFalse(off, r5.describe)
+    }
+
     func testEntryExpiresAfterTTLWhenAliceIsKilledWithoutGoodbye() throws {
         let lab = try NetLab(self)
         let carol = try lab.gigi("carol", watch + ["carol"])

@@ -78,7 +78,7 @@ struct Peers: AsyncParsableCommand {
     func run() async throws {
         global.bootstrapLogging()
         let home = global.homeDirectory
-        let config = lan.serviceConfig
+        let config = try lan.serviceConfig(home: home)
         let store = try? GigiDNSLMDBPeerStore(home: home)
         guard config.enabled else {
             // Discovery off: show what earlier runs remembered, touch no network.
