@@ -113,10 +113,13 @@ public final class GigiDNSMemoryPeerStore: GigiDNSPeerStore, @unchecked Sendable
 /// Runs `GigiDNSStateMachine` on a NIO event loop over `MulticastTransport`.
 /// All mutable state is confined to `eventLoop`.
 ///
-/// How a node uses it (share / fetch / daemon):
+/// How a node uses it (share / fetch / daemon). Start it only when `config.enabled` (the CLI's
+/// `LANOptions.serviceConfig(home:)` folds in `--lan-discovery`, the environment and config.toml):
 ///
 /// ```swift
-/// let lan = try await GigiDNSService.start(eventLoop: loop, config: .fromEnvironment(env),
+/// let config = try lan.serviceConfig(home: home)              // in the CLI: LANOptions
+/// guard config.enabled else { … }                             // discovery off: no sockets at all
+/// let lan = try await GigiDNSService.start(eventLoop: loop, config: config,
 ///                                          local: GigiDNSLocalPeer(peerID: id, nickname: nick, addresses: []))
 /// lan.setListenAddresses(await node.dialableAddresses())      // the TCP multiaddrs to announce
 /// lan.setRendezvousKeys([ShareCode.rendezvousKey(nameplate: code.nameplate)])   // sharer
@@ -214,7 +217,7 @@ public final class GigiDNSService: @unchecked Sendable {
 
     /// The node's listen addresses to announce (multiaddr text, e.g. `/ip4/10.1.0.2/tcp/40123`;
     /// a trailing `/p2p/<id>` is dropped, `/ip4/0.0.0.0/…` is expanded per interface).
-    /// Addresses no longer listed get a goodbye.
+    /// Addresses no longer listed get a goodbye. Ignored by a passive service (started with `local: nil`).
     public func setListenAddresses(_ addresses: [String]) {
         eventLoop.execute {
             guard var local = self.template else { return }
@@ -236,6 +239,8 @@ public final class GigiDNSService: @unchecked Sendable {
     /// the first answer arrives (usually one peer, in a few milliseconds on a LAN), or `[]`
     /// after `timeout`. A peer already in the table answers at once; otherwise a query goes
     /// out now and again after 250 ms, 500 ms, 1 s, … (the sharer's replies are rate-limited).
+    /// Returns `[]` at once after `stop()`. Task cancellation is not observed: `timeout` bounds the wait.
+    /// Dial a result with `dialAddresses` (each address with `/p2p/<peer ID>`).
     public func findRendezvous(_ key: [UInt8], timeout: Duration) async -> [GigiDNSPeerRecord] {
         await findRendezvous(hex: Hex.encode(key), timeout: timeout)
     }

@@ -253,6 +253,22 @@ final class PeersLANTests: XCTestCase {
         XCTAssertFalse(off, r5.describe)
     }
 
+    func testTwoPeersWithOneNicknameAreReportedNotGuessed() throws {
+        let lab = try NetLab(self)
+        let a = try lab.gigi("alice", watch + ["twin"])
+        let b = try lab.gigi("carol", watch + ["twin"])
+        let ids = [try XCTUnwrap(a.wait(30) { $0["event"] as? String == "listening" }?.1["peer_id"] as? String, a.describe),
+                   try XCTUnwrap(b.wait(30) { $0["event"] as? String == "listening" }?.1["peer_id"] as? String, b.describe)]
+        let r = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1.2", "--resolve", "twin"])
+        XCTAssertEqual(r.process.terminationStatus, 64, r.describe)
+        XCTAssertTrue(r.all.isEmpty, r.describe)
+        for id in ids { XCTAssertTrue(r.stderr.contains(id), r.describe) }
+        // The peer ID always resolves.
+        let one = try lab.gigiToEnd("carol", ["peers", "--json", "--no-announce", "--timeout", "1.2", "--resolve", ids[0]])
+        XCTAssertEqual(one.process.terminationStatus, 0, one.describe)
+        XCTAssertEqual(one.all.map { $0.1["peer_id"] as? String }, [ids[0]])
+    }
+
     func testEntryExpiresAfterTTLWhenAliceIsKilledWithoutGoodbye() throws {
         let lab = try NetLab(self)
         let carol = try lab.gigi("carol", watch + ["carol"])
