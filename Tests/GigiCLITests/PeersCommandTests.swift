@@ -14,8 +14,8 @@ final class PeersCommandTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("LAN discovery is off"), r.stderr)
             XCTAssertEqual(r.stdout, args.contains("--json") ? "" : "No peers found on the LAN.\n")
         }
-        // Discovery off never creates a node identity.
-        XCTAssertFalse(FileManager.default.fileExists(atPath: home.appendingPathComponent("identity.key").path))
+        // Discovery off creates nothing: no node identity, no store.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: home.path), [])
     }
 
     func testBadLANOptionsAreUsageErrors() throws {

@@ -79,13 +79,15 @@ struct Peers: AsyncParsableCommand {
         global.bootstrapLogging()
         let home = global.homeDirectory
         let config = try lan.serviceConfig(home: home)
-        let store = try? GigiDNSLMDBPeerStore(home: home)
         guard config.enabled else {
-            // Discovery off: show what earlier runs remembered, touch no network.
+            // Discovery off: show what earlier runs remembered; touch no network and create nothing.
             FileHandle.standardError.write(Data("gigi: LAN discovery is off (--lan-discovery / GIGI_LAN_DISCOVERY); showing remembered peers.\n".utf8))
-            try output((try? store?.all()) ?? [])
+            let remembered = FileManager.default.fileExists(atPath: home + "/store")
+                ? ((try? GigiDNSLMDBPeerStore(home: home).all()) ?? []) : []
+            try output(remembered)
             return
         }
+        let store = try? GigiDNSLMDBPeerStore(home: home)
 
         var local: GigiDNSLocalPeer?
         if announce {
