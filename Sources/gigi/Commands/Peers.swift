@@ -98,7 +98,9 @@ struct Peers: AsyncParsableCommand {
             local = GigiDNSLocalPeer(peerID: identity.peerID.description, nickname: lan.announcedNickname(home: home),
                                      addresses: announceAddress.isEmpty ? ["/ip4/0.0.0.0"] : [])
         }
-        let signals = SignalWatch()
+        let signals = SignalWatcher.interrupts()
+        // A closed output pipe must show up as a failed write (then we stop with a goodbye), not kill us.
+        signal(SIGPIPE, SIG_IGN)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let started = Date()
         let service: GigiDNSService
@@ -133,8 +135,9 @@ struct Peers: AsyncParsableCommand {
         } else if watch {
             emit(PeerLine.listening(local))
             // A closed standard output (`gigi peers --watch | head -1`) stops the watch like Ctrl-C.
-            let printer = Task { for await e in service.events where !emit(PeerLine(e)) { signals.fire() } }
-            if let timeout { await signals.wait(upTo: timeout) } else { await signals.wait() }
+            let waiting = Task { if let timeout { await signals.wait(upTo: timeout) } else { await signals.wait() } }
+            let printer = Task { for await e in service.events where !emit(PeerLine(e)) { waiting.cancel() } }
+            await waiting.value
             await service.stop()  // ends `events`, so the printer drains and returns
             await printer.value
             try? await group.shutdownGracefully()
