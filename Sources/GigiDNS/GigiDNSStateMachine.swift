@@ -210,11 +210,11 @@ public struct GigiDNSStateMachine: Sendable {
         return [.send(makeQuery(GigiDNSPackets.rendezvousQuery(id: takeID(), keyHex: keyHex)))]
     }
 
-    /// Restarts query backoff (e.g. an interface came up).
+    /// Restarts query backoff and queries at once (e.g. an interface came up). Announcing on
+    /// the new interface is `updateLocal`'s job, so an interface change announces once, not twice.
     public mutating func requery(now: NIODeadline) -> [Action] {
         queryInterval = config.initialQueryInterval
         nextQuery = now
-        if local != nil, started { nextAnnounce = now }
         return tick(now: now)
     }
 

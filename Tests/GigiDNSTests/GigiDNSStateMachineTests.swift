@@ -179,6 +179,19 @@ final class GigiDNSStateMachineTests: XCTestCase {
                        .rendezvous(keyHex: key))
     }
 
+    func testInterfaceChangeAnnouncesOnceAndQueriesAgain() {
+        var m = GigiDNSStateMachine(local: alicePeer, now: t0, idSeed: 7)
+        _ = m.start(now: t0)
+        var more = alicePeer
+        more.addresses.append("/ip4/10.1.0.12/tcp/4001")
+        let now = t0 + .milliseconds(500)  // before the first query retry is due
+        let out = sent(m.updateLocal(more, now: now) + m.requery(now: now))
+        XCTAssertEqual(out.filter(\.isResponse).count, 3, "one announcement per address, once")
+        XCTAssertEqual(out.filter { !$0.isResponse }.count, 1)
+        // Query backoff restarted: the next query follows after the initial interval.
+        XCTAssertEqual(m.nextDeadline <= now + .seconds(1), true)
+    }
+
     func testRemovedAddressGetsGoodbye() {
         var m = GigiDNSStateMachine(local: alicePeer, now: t0, idSeed: 7)
         _ = m.start(now: t0)
