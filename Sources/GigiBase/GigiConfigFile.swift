@@ -14,6 +14,12 @@
 //     discovery = "off"            # or true / false
 //     interfaces = ["eth0", "wlan0"]
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One value from config.toml.
 public enum GigiConfigValue: Equatable, Sendable {
     case string(String)
@@ -113,12 +119,6 @@ public struct GigiConfigFile: Equatable, Sendable {
         return text
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A cursor over one line of config.toml.
 private struct ConfigLineParser {
