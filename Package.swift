@@ -91,7 +91,7 @@ let package = Package(
 
         // ── The CLI ─────────────────────────────────────────────────────────
         .executableTarget(name: "gigi",
-                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto",
+                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto", "GigiFiles",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],

@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|shares|unshare|daemon|events|account|help)
+    share|fetch|shares|unshare|daemon|events|account|peers|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account peers help' -- "${cur}"))
         ;;
     esac
 }
@@ -477,6 +477,36 @@ _gigi_account_delete() {
     # Offer option value completions
     case "${prev}" in
     '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_peers() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --watch --announce --no-announce --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --lan-discovery --lan-interfaces --nickname --timeout --resolve)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--resolve')
         return
         ;;
     esac

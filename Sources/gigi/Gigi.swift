@@ -55,6 +55,7 @@ enum GigiSubcommands {
         Daemon.self,
         Events.self,
         Account.self,
+        Peers.self,
     ]
 }
 
