@@ -188,7 +188,7 @@ _gigi_share() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--ticket --keep --json --version -h --help)
     repeating_options=(--listen)
-    non_repeating_options=(--words --home)
+    non_repeating_options=(--words --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options -1
 
     # Offer option value completions
@@ -202,6 +202,15 @@ _gigi_share() {
     '--home')
         return
         ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
     esac
 }
 
@@ -209,7 +218,7 @@ _gigi_fetch() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--overwrite --no-reuse --json --version -h --help)
     repeating_options=(--peer)
-    non_repeating_options=(-o --output --home)
+    non_repeating_options=(-o --output --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 1
 
     # Offer option value completions
@@ -221,6 +230,15 @@ _gigi_fetch() {
         return
         ;;
     '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
         return
         ;;
     esac
@@ -283,7 +301,7 @@ _gigi_daemon_run() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--json --version -h --help)
     repeating_options=(--listen)
-    non_repeating_options=(--home)
+    non_repeating_options=(--home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 0
 
     # Offer option value completions
@@ -292,6 +310,15 @@ _gigi_daemon_run() {
         return
         ;;
     '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
         return
         ;;
     esac

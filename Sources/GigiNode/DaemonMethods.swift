@@ -14,6 +14,8 @@ extension GigiDaemon {
         case "unshare": return try await unshare(p)
         case "shares": return listShares()
         case "fetch": return try await fetch(p)
+        case "peers": return ["peers": .array(await node.lanPeers().map(\.json)),
+                              "lan_discovery": .bool(node.lanDiscoveryEnabled)]
         default:
             if let result = try await extraDispatch(method, p) { return result }
             throw GigiError("Unknown control method '\(TerminalSafe.escape(method))'; see docs/control-api.md.",

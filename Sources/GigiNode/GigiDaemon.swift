@@ -107,6 +107,7 @@ public final class GigiDaemon: Sendable {
                             exitCode: .ioError)
         }
         daemon.forwardShareEvents()
+        daemon.forwardLANEvents()
         return daemon
     }
 
@@ -139,6 +140,23 @@ public final class GigiDaemon: Sendable {
         bus.publish("daemon_stopping")
         bus.finish()
         await node.shutdown()
+    }
+
+    private func forwardLANEvents() {
+        guard let events = node.lanEvents else { return }
+        let bus = self.bus
+        Task {
+            for await e in events {
+                switch e {
+                case .discovered(let p): bus.publish("peer_discovered", p.json.object!)
+                case .updated(let p): bus.publish("peer_updated", p.json.object!)
+                case .expired(let p, let reason):
+                    var o = p.json.object!
+                    o["reason"] = .string(reason)
+                    bus.publish("peer_expired", o)
+                }
+            }
+        }
     }
 
     private func forwardShareEvents() {

@@ -105,6 +105,8 @@ extension GigiNode {
             ticketText = ticket.text
         }
         await shares.add(ServedShare(shareID: shareID, secrets: secrets, indexed: indexed))
+        // Only the nameplate's rendezvous key is announced: the words never leave this machine.
+        setRendezvous(ShareCode.rendezvousKey(nameplate: code.nameplate), forShare: shareID)
 
         let entries = indexed.manifest.entries
         return ActiveShare(code: code.text, ticket: ticketText, shareID: Hex.encode(shareID),
@@ -120,7 +122,9 @@ extension GigiNode {
 
     /// Stops serving a share.
     public func unshare(_ share: ActiveShare, reason: String) async {
-        await shares.remove(shareID: Hex.decode(share.shareID) ?? [], reason: reason)
+        let id = Hex.decode(share.shareID) ?? []
+        setRendezvous(nil, forShare: id)
+        await shares.remove(shareID: id, reason: reason)
     }
 }
 

@@ -30,11 +30,14 @@ struct DaemonRun: AsyncParsableCommand {
     var listen: [String] = []
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var lan: LANOptions
 
     func run() async throws {
         let log = global.logger("daemon")
-        let options = GigiNodeOptions(home: global.homeDirectory,
-                                      listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen, logger: log)
+        let home = global.homeDirectory
+        let options = GigiNodeOptions(home: home, listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen,
+                                      lan: try lan.serviceConfig(home: home), nickname: lan.announcedNickname(home: home),
+                                      rememberLANPeers: true, logger: log)
         let daemon = try await GigiDaemon.start(options)
         let addrs = await daemon.node.dialableAddresses()
         if global.json {

@@ -39,6 +39,7 @@ struct Fetch: AsyncParsableCommand {
     var noReuse = false
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var lan: LANOptions
 
     func run() async throws {
         let log = global.logger("fetch")
@@ -48,7 +49,11 @@ struct Fetch: AsyncParsableCommand {
             try await fetchThroughDaemon(daemon, input: input)
             return
         }
-        let node = try await GigiNode.start(GigiNodeOptions(home: global.homeDirectory, listen: [], logger: log))
+        let home = global.homeDirectory
+        // Only listens to the LAN (no --peer): finding the sharer by its nameplate's rendezvous key.
+        let lanConfig = peer.isEmpty ? try lan.serviceConfig(home: home) : nil
+        let node = try await GigiNode.start(GigiNodeOptions(home: home, listen: [], lan: lanConfig,
+                                                            nickname: lan.announcedNickname(home: home), logger: log))
         let interrupt = SignalWatcher.interrupts()
         let out = JSONLines(enabled: global.json)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")

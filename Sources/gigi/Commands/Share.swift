@@ -40,6 +40,7 @@ struct Share: AsyncParsableCommand {
     var listen: [String] = []
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var lan: LANOptions
 
     func validate() throws {
         guard ShareRequest.wordRange.contains(words) else {
@@ -54,8 +55,10 @@ struct Share: AsyncParsableCommand {
             try await shareThroughDaemon(daemon, out: out)
             return
         }
-        let options = GigiNodeOptions(home: global.homeDirectory,
-                                      listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen, logger: log)
+        let home = global.homeDirectory
+        let lanConfig = try lan.serviceConfig(home: home)
+        let options = GigiNodeOptions(home: home, listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen,
+                                      lan: lanConfig, nickname: lan.announcedNickname(home: home), logger: log)
         let node = try await GigiNode.start(options)
         let interrupt = SignalWatcher.interrupts()
         do {
@@ -81,10 +84,13 @@ struct Share: AsyncParsableCommand {
                     ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
                 Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
                 Console.out("Share code: \(share.code)")
-                if let first = addresses.first {
-                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
-                } else {
+                if lanConfig.enabled {
                     Console.out("On the other machine run:  gigi fetch \(share.code)")
+                    if let first = addresses.first {
+                        Console.out("From another network:      gigi fetch --peer \(first) \(share.code)")
+                    }
+                } else if let first = addresses.first {
+                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
                 }
                 if let t = share.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
                 if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
