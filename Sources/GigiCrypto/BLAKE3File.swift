@@ -24,6 +24,7 @@ public struct FileHashError: UserFacingError, Equatable {
     public let errno: Int32
 
     public var message: String {
+        let path = TerminalSafe.escape(self.path)
         switch kind {
         case .notFound: return "\(path): no such file; check the name and try again."
         case .isDirectory: return "\(path) is a directory; give the files inside it instead."
@@ -32,10 +33,12 @@ public struct FileHashError: UserFacingError, Equatable {
         }
     }
 
+    /// A missing file or a directory: 66 (no input); a file that exists but
+    /// cannot be opened or read: 74 (I/O error).
     public var exitCode: GigiExitCode {
         switch kind {
-        case .notFound, .isDirectory, .notReadable: return .noInput
-        case .readFailed: return .ioError
+        case .notFound, .isDirectory: return .noInput
+        case .notReadable, .readFailed: return .ioError
         }
     }
 
@@ -81,13 +84,20 @@ public struct FileHasher: Sendable {
 
     /// Hashes the file at `path`; `onChunk` receives the chunk digests in order.
     public func hash(path: String, onChunk: (FileChunkDigest) -> Void = { _ in }) throws -> FileDigest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try path.withCString { try hash(cPath: $0, name: path, onChunk: onChunk) }
+    }
+
+    /// Hashes the file at the C path `cPath` (any bytes, e.g. a file name that
+    /// is not UTF-8); `name` is used in error messages.
+    public func hash(cPath: UnsafePointer<CChar>, name: String,
+                     onChunk: (FileChunkDigest) -> Void = { _ in }) throws -> FileDigest {
+        let fd = open(cPath, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let e = Glibc.errno
-            throw FileHashError(kind: e == ENOENT || e == ENOTDIR ? .notFound : .notReadable, path: path, errno: e)
+            throw FileHashError(kind: e == ENOENT || e == ENOTDIR ? .notFound : .notReadable, path: name, errno: e)
         }
         defer { close(fd) }
-        return try hash(fileDescriptor: fd, name: path, onChunk: onChunk)
+        return try hash(fileDescriptor: fd, name: name, onChunk: onChunk)
     }
 
     /// Hashes everything readable from `fd` (a file, pipe or terminal), which is
