@@ -38,6 +38,8 @@ function __gigi_parse_tokens -S
             case 'delete'
                 __gigi_parse_subcommand 0 'json' 'v/verbose' 'home=' 'yes' 'version' 'h/help'
             end
+        case 'hash'
+            __gigi_parse_subcommand -r 1 'json' 'v/verbose' 'home=' 'chunks' 'sha256' 'version' 'h/help'
         case 'help'
             __gigi_parse_subcommand -r 1 'version'
         end
@@ -96,6 +98,7 @@ complete -c 'gigi' -f
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi" version' -l 'version' -d 'Show the version.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'account' -d 'Create, restore and manage the account (a BIP-39 recovery phrase).'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'hash' -d 'Print the BLAKE3 of files, and on request their SHA-256 and 256 KiB chunk hashes.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi account" version' -l 'version' -d 'Show the version.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi account" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -147,4 +150,11 @@ complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gig
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi account delete" yes' -l 'yes' -d 'Do not ask for confirmation.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi account delete" version' -l 'version' -d 'Show the version.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi account delete" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" json' -l 'json' -d 'Print machine-readable JSON (one object per line).'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash"' -s 'v' -l 'verbose' -d 'Log more detail to standard error (repeat for debug).'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" home' -l 'home' -d 'Gigi\'s state directory (default: $GIGI_HOME, else $XDG_DATA_HOME/gigi).' -rfka ''
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" chunks' -l 'chunks' -d 'Also list each 256 KiB chunk: index, offset, length, BLAKE3.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" sha256' -l 'sha256' -d 'Also print each file\'s SHA-256.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" version' -l 'version' -d 'Show the version.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi help" version' -l 'version' -d 'Show the version.'
