@@ -2,9 +2,11 @@
 // optionally the BLAKE3 of each fixed-size chunk (Gigi's 256 KiB share chunks)
 // and the file's SHA-256, all in one pass over the file.
 //
-// Regular files are mapped a window at a time (8 MiB) and unmapped before the
+// Regular files are mapped a window at a time (4 MiB) and unmapped before the
 // next, so resident memory stays near one window whatever the file size; pipes
-// and terminals are read into one window-sized buffer.
+// and terminals are read into one window-sized buffer. The window is not
+// pre-faulted (no MAP_POPULATE): the hashing threads fault its pages in
+// themselves, in parallel, rather than one thread mapping them all first.
 
 import CBLAKE3
 import Dispatch
@@ -64,12 +66,12 @@ public struct FileDigest: Sendable, Equatable {
 /// One pass over a file computing its BLAKE3 and, on request, per-chunk BLAKE3s and SHA-256.
 public struct FileHasher: Sendable {
     /// Bytes mapped (or buffered) at a time: the bound on memory used for data.
-    public static let windowSize = 8 << 20
+    public static let windowSize = 4 << 20
 
     /// Threads to use; defaults to the number of online processors.
     public var threads: Int
     /// When set, the size of the chunks reported to `onChunk` (a positive
-    /// divisor of 8 MiB, e.g. 256 KiB); the last chunk may be shorter.
+    /// divisor of `windowSize`, e.g. 256 KiB); the last chunk may be shorter.
     public var chunkSize: Int?
     /// Whether to compute SHA-256 as well.
     public var sha256: Bool
@@ -133,7 +135,7 @@ public struct FileHasher: Sendable {
             var offset: UInt64 = 0
             while offset < fileSize {
                 let length = Int(Swift.min(UInt64(FileHasher.windowSize), fileSize - offset))
-                guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(offset)),
+                guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(offset)),
                       p != MAP_FAILED else {
                     throw FileHashError(kind: .readFailed, path: name, errno: Glibc.errno)
                 }

@@ -26,7 +26,7 @@ struct Hash: ParsableCommand {
             is verified by. With --json each file is one JSON object on one line: name, \
             size, blake3, and sha256 and chunks when asked for.
 
-            Memory stays bounded (an 8 MiB window of the file, plus 32 bytes per chunk \
+            Memory stays bounded (a 4 MiB window of the file, plus 32 bytes per chunk \
             with --chunks) and all processors are used; SHA-256 runs beside the BLAKE3 \
             threads in the same pass.
 
@@ -56,9 +56,9 @@ struct Hash: ParsableCommand {
     }
 
     func run() throws {
-        global.bootstrapLogging()
         let hasher = FileHasher(threads: threads ?? BLAKE3.defaultThreadCount,
                                 chunkSize: chunks ? Self.chunkSize : nil, sha256: sha256)
+        global.logger("hash").info("BLAKE3 kernel \(BLAKE3.kernel), \(hasher.threads) threads")
         var firstFailure: GigiExitCode?
         for name in files.isEmpty ? ["-"] : files {
             do {
