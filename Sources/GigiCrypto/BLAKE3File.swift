@@ -7,6 +7,10 @@
 // and terminals are read into one window-sized buffer. The window is not
 // pre-faulted (no MAP_POPULATE): the hashing threads fault its pages in
 // themselves, in parallel, rather than one thread mapping them all first.
+// When only the whole-file BLAKE3 is asked for, every page is read by one job
+// only: the window is then 64 MiB (fewer barriers between the threads) and each
+// job drops its pages from the mapping when done (MADV_DONTNEED; they stay in
+// the page cache), so resident memory stays near one 1 MiB piece per thread.
 
 import CBLAKE3
 import Dispatch
@@ -67,6 +71,8 @@ public struct FileDigest: Sendable, Equatable {
 public struct FileHasher: Sendable {
     /// Bytes mapped (or buffered) at a time: the bound on memory used for data.
     public static let windowSize = 4 << 20
+    /// The window when only the whole-file BLAKE3 is computed (pages released per job).
+    static let blake3OnlyWindowSize = 64 << 20
 
     /// Threads to use; defaults to the number of online processors.
     public var threads: Int
@@ -132,15 +138,17 @@ public struct FileHasher: Sendable {
 
         mutating func mapWindows(fd: Int32, size fileSize: UInt64, name: String,
                                  onChunk: (FileChunkDigest) -> Void) throws {
+            let releasePages = options.chunkSize == nil && !options.sha256
+            let window = releasePages ? FileHasher.blake3OnlyWindowSize : FileHasher.windowSize
             var offset: UInt64 = 0
             while offset < fileSize {
-                let length = Int(Swift.min(UInt64(FileHasher.windowSize), fileSize - offset))
+                let length = Int(Swift.min(UInt64(window), fileSize - offset))
                 guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(offset)),
                       p != MAP_FAILED else {
                     throw FileHashError(kind: .readFailed, path: name, errno: Glibc.errno)
                 }
                 defer { munmap(p, length) }
-                process(UnsafeRawBufferPointer(start: p, count: length), onChunk: onChunk)
+                process(UnsafeRawBufferPointer(start: p, count: length), releasePages: releasePages, onChunk: onChunk)
                 offset += UInt64(length)
             }
             if fileSize == 0 { process(UnsafeRawBufferPointer(start: nil, count: 0), onChunk: onChunk) }
@@ -169,9 +177,13 @@ public struct FileHasher: Sendable {
 
         /// Hashes one window: the whole-file BLAKE3 subtrees, the chunk hashes
         /// and SHA-256 as independent jobs shared by the threads.
-        mutating func process(_ window: UnsafeRawBufferPointer, onChunk: (FileChunkDigest) -> Void) {
+        /// With `releasePages` (a mapped window whose bytes only the BLAKE3
+        /// jobs read), each job unmaps its pages when done; the window is then
+        /// cut into pieces even on one thread, so memory stays bounded.
+        mutating func process(_ window: UnsafeRawBufferPointer, releasePages: Bool = false,
+                              onChunk: (FileChunkDigest) -> Void) {
             let threads = options.threads
-            let b3 = blake3.beginParallelUpdate(window, threads: threads)
+            let b3 = blake3.beginParallelUpdate(window, threads: releasePages ? Swift.max(2, threads) : threads)
             var chunkCount = 0
             if let cs = options.chunkSize {
                 chunkCount = (window.count + cs - 1) / cs
@@ -186,6 +198,7 @@ public struct FileHasher: Sendable {
                     shaJob.run()
                 } else if i < shaJobs + b3.jobCount {
                     b3.job(i - shaJobs)
+                    if releasePages { b3.releasePages(i - shaJobs) }
                 } else {
                     chunks.job(i - shaJobs - b3.jobCount)
                 }
@@ -205,6 +218,20 @@ public struct FileHasher: Sendable {
         func finish() -> FileDigest {
             FileDigest(size: size, blake3: blake3.finalize(), sha256: options.sha256 ? sha.finalize() : nil)
         }
+    }
+}
+
+extension ParallelUpdate {
+    static let pageSize = UInt(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Drops the pages wholly inside piece `i` from a file mapping (they stay
+    /// in the page cache; touching them again maps them again).
+    func releasePages(_ i: Int) {
+        let page = Self.pageSize
+        let start = UInt(bitPattern: input.baseAddress! + pieces[i].offset)
+        let end = start + UInt(pieces[i].chunks * BLAKE3.chunkSize)
+        let first = (start + page - 1) & ~(page - 1), last = end & ~(page - 1)
+        if last > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }
     }
 }
 

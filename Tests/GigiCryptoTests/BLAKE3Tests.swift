@@ -284,7 +284,8 @@ final class BLAKE3Tests: XCTestCase {
     /// Lengths 1024·2^k - 1, 1024·2^k, 1024·2^k + 1 up to 64 MiB (2^GIGI_TEST_B3SUM_MAX_LOG2
     /// when set, e.g. 30 for 1 GiB; scripts/bench-hash checks 1 GiB too), through
     /// FileHasher (mapped windows, two threads, SHA-256 and chunks on) against b3sum
-    /// on the same file. One file is written once and cut shorter for each length.
+    /// on the same file; and BLAKE3 alone on one and two threads. One file is written
+    /// once and cut shorter for each length.
     func testPowerOfTwoBoundariesMatchB3sum() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.b3sum), "b3sum not installed")
         let maxLog2 = ProcessInfo.processInfo.environment["GIGI_TEST_B3SUM_MAX_LOG2"].flatMap { Int($0) } ?? 26
@@ -296,9 +297,12 @@ final class BLAKE3Tests: XCTestCase {
         let path = dir.appendingPathComponent("pattern").path
         try writePatternFile(path: path, count: lengths[0])
         let hasher = FileHasher(threads: 2, chunkSize: 256 * 1024, sha256: true)
+        // BLAKE3 only: 64 MiB windows whose pages each job releases.
+        let plain = [FileHasher(threads: 2), FileHasher(threads: 1)]
         for n in lengths {  // longest first
             XCTAssertEqual(truncate(path, off_t(n)), 0)
             let expected = try b3sum([], files: [path])
+            for h in plain { XCTAssertEqual([try h.hash(path: path).blake3.hex], expected, "length \(n), \(h.threads) threads") }
             var chunks = 0
             let got = try hasher.hash(path: path) { _ in chunks += 1 }
             XCTAssertEqual(got.size, UInt64(n))
