@@ -160,6 +160,25 @@ final class HashCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("cannot be opened"), r.stderr)
     }
 
+    func testFullStandardOutputIsExit74() throws {
+        let (dir, env) = try setUpDir()
+        let file = dir.appendingPathComponent("f")
+        try Data("x".utf8).write(to: file)
+        let full = try XCTUnwrap(FileHandle(forWritingAtPath: "/dev/full"))  // every write fails: ENOSPC
+        let err = Pipe()
+        let p = Process()
+        p.executableURL = GigiProcess.binary
+        p.arguments = ["hash", file.path]
+        p.environment = env
+        p.standardOutput = full
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 74)
+        XCTAssertTrue(message.contains("writing standard output failed"), message)
+    }
+
     func testJSONParsesAndMatchesB3sumAndSha256sum() throws {
         let (dir, env) = try setUpDir()
         let data = Self.bytes(2 * Self.chunk + 100)

@@ -64,7 +64,11 @@ struct Hash: ParsableCommand {
             do {
                 let report = try Self.hash(name, with: hasher)
                 let text = global.json ? report.json : report.text
-                FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                do {
+                    try FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
+                } catch {
+                    throw StandardOutputError()
+                }
             } catch let error as FileHashError {
                 let failure = HashFileError(error)
                 ErrorPresenter.report(failure)
@@ -184,4 +188,10 @@ struct HashFileError: UserFacingError {
     }
 
     var exitCode: GigiExitCode { underlying.exitCode }
+}
+
+/// Standard output could not be written (a full disk, a closed pipe).
+struct StandardOutputError: UserFacingError {
+    var message: String { "writing standard output failed; check where it goes (a full disk, a closed pipe)." }
+    var exitCode: GigiExitCode { .ioError }
 }
