@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|shares|unshare|daemon|events|account|peers|help)
+    share|fetch|shares|unshare|daemon|events|account|peers|hash|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account peers help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account peers hash help' -- "${cur}"))
         ;;
     esac
 }
@@ -534,6 +534,21 @@ _gigi_peers() {
         return
         ;;
     '--resolve')
+        return
+        ;;
+    esac
+}
+
+_gigi_hash() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --chunks --sha256 --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
         return
         ;;
     esac

@@ -60,6 +60,8 @@ function __gigi_parse_tokens -S
             end
         case 'peers'
             __gigi_parse_subcommand 0 'json' 'v/verbose' 'home=' 'lan-discovery=' 'lan-interfaces=' 'nickname=' 'watch' 'timeout=' 'announce' 'no-announce' 'resolve=' 'version' 'h/help'
+        case 'hash'
+            __gigi_parse_subcommand -r 1 'json' 'v/verbose' 'home=' 'chunks' 'sha256' 'version' 'h/help'
         case 'help'
             __gigi_parse_subcommand -r 1 'version'
         end
@@ -125,6 +127,7 @@ complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'events' -d 'Print the daemon\'s event stream (JSON lines) until interrupted.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'account' -d 'Create, restore and manage the account (a BIP-39 recovery phrase).'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'peers' -d 'List peers discovered on the local network.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'hash' -d 'Print the BLAKE3 of files, and on request their SHA-256 and 256 KiB chunk hashes.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi share" words' -l 'words' -d 'Secret words in the code (2-16; each adds 11 bits).' -rfka ''
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi share" ticket' -l 'ticket' -d 'Also print a ticket: a long token that needs no rendezvous (peer, addresses, 128-bit secret).'
@@ -252,4 +255,11 @@ complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gig
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi peers" resolve' -l 'resolve' -d 'Print only the peer with this nickname or peer ID; fails if none or several match.' -rfka ''
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi peers" version' -l 'version' -d 'Show the version.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi peers" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" json' -l 'json' -d 'Print machine-readable JSON (one object per line).'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash"' -s 'v' -l 'verbose' -d 'Log more detail to standard error (repeat for debug).'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" home' -l 'home' -d 'Gigi\'s state directory (default: $GIGI_HOME, else $XDG_DATA_HOME/gigi).' -rfka ''
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" chunks' -l 'chunks' -d 'Also list each 256 KiB chunk: index, offset, length, BLAKE3.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" sha256' -l 'sha256' -d 'Also print each file\'s SHA-256.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" version' -l 'version' -d 'Show the version.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi hash" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi help" version' -l 'version' -d 'Show the version.'
