@@ -1,0 +1,1 @@
+// P2PRequestResponse (in progress).
