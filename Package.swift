@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "P2PRequestResponseTests", dependencies: ["P2PRequestResponse", "P2PHost", "P2PCore"],
                     swiftSettings: strict),
         // Against py-libp2p 0.8.1 (scripts/setup-interop makes .venv-interop; peers in Tests/Interop/peers).
-        .testTarget(name: "InteropTests", dependencies: ["P2PIdentify", "P2PPing", "P2PHost", "P2PCore"],
+        .testTarget(name: "InteropTests", dependencies: ["P2PIdentify", "P2PPing", "P2PHost", "P2PCore", "GigiBase"],
                     swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"],
                     resources: [.copy("Vectors")], swiftSettings: strict),

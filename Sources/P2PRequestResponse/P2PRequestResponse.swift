@@ -136,10 +136,13 @@ public struct RequestResponseService: Sendable {
         do {
             return try await withDeadline(after: timeout, clock: ContinuousClock(), onTimeout: { await stream.reset() },
                                           timeoutError: { RequestResponseError.timeout(timeout) }) {
-                try await stream.writeLengthPrefixed(bytes)
-                try await stream.closeWrite()
                 let body: ByteBuffer?
-                do { body = try await stream.readLengthPrefixed(maxSize: maxResponseSize) } catch let error as P2PStreamError {
+                do {
+                    try await stream.writeLengthPrefixed(bytes)
+                    try await stream.closeWrite()
+                    body = try await stream.readLengthPrefixed(maxSize: maxResponseSize)
+                } catch let error as P2PStreamError {
+                    // A reset may hit our write: the server refuses a request as soon as its length is announced.
                     switch error {
                     case .messageTooLarge: throw RequestResponseError.responseTooLarge(limit: maxResponseSize)
                     case .malformedLengthPrefix: throw RequestResponseError.malformedResponse("bad length prefix")
