@@ -75,6 +75,8 @@ final class PyLibp2pInteropTests: XCTestCase {
                      echoSize >> 20, seconds(elapsed) * 1000, Double(echoSize) / seconds(elapsed) / 1e6,
                      rtts.map { String(format: "%.2f ms", seconds($0) * 1000) }.joined(separator: ", ")))
         try await waitForEchoRecord(listener, bytes: echoSize)
+        // py accepts our push (its handler reads it and closes; a malformed one would be logged, not answered).
+        try await identify.push(to: connection)
     }
 
     func testPyDialsSwift() async throws {
@@ -88,11 +90,16 @@ final class PyLibp2pInteropTests: XCTestCase {
             }
         }
         let bound = try await host.listen(try Multiaddr("/ip4/127.0.0.1/tcp/0"))
-        let identifiedPy = Task {
+        // Our identify of the inbound connection, then py's push.
+        let fromPy = Task {
             try? await withDeadline(after: .seconds(60), clock: ContinuousClock(), onTimeout: {},
-                                    timeoutError: { CancellationError() }) { () -> IdentifyInfo? in
-                for await update in identify.updates { return update.info }
-                return nil
+                                    timeoutError: { CancellationError() }) { () -> [IdentifyUpdate] in
+                var updates: [IdentifyUpdate] = []
+                for await update in identify.updates {
+                    updates.append(update)
+                    if update.source == .push { break }
+                }
+                return updates
             }
         }
 
@@ -119,8 +126,17 @@ final class PyLibp2pInteropTests: XCTestCase {
         XCTAssertEqual(result.echo_bytes, echoSize)
         XCTAssertEqual(result.echo_identical, true)
 
-        let seen = await identifiedPy.value
-        XCTAssertEqual(seen?.agentVersion, "py-libp2p/0.8.1", "we identified the inbound py connection")
+        XCTAssertEqual(result.pushed, true)
+        let updates = await fromPy.value ?? []
+        let asked = updates.first { $0.source == .identify }
+        XCTAssertEqual(asked?.info.agentVersion, "py-libp2p/0.8.1", "we identified the inbound py connection")
+        XCTAssertEqual(asked?.info.listenAddrs, [], "the py dialer listens nowhere")
+        let pushed = try XCTUnwrap(updates.first { $0.source == .push }, "py's identify push did not arrive")
+        XCTAssertEqual(pushed.peer, asked?.peer, "the push came from the peer we identified")
+        XCTAssertEqual(pushed.info.agentVersion, "py-libp2p/0.8.1")
+        XCTAssertEqual(pushed.info.publicKey?.peerID, pushed.peer)
+        let stored = await identify.info(for: pushed.peer)
+        XCTAssertEqual(stored, pushed.info)
 
         if let ms = result.echo_ms, let rtts = result.ping_rtt_ms {
             print(String(format: "interop: py→Swift echo %d MiB in %.0f ms: %.1f MB/s each way; py ping RTT %@ ms; connect %.0f ms",
@@ -198,4 +214,5 @@ private struct DialerResult: Decodable {
     let echo_bytes: Int?
     let echo_identical: Bool?
     let echo_ms: Double?
+    let pushed: Bool?
 }

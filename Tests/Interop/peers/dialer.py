@@ -2,10 +2,11 @@
 """py-libp2p dialer for Gigi's interop tests.
 
 Dials ADDR (/ip4/127.0.0.1/tcp/P/p2p/ID), asks identify, pings 3 times on
-one stream, echoes --size random bytes over /echo/1.0.0, and prints one JSON
-line: ok, peer, connect_ms, identify{agent_version, protocol_version,
-protocols, listen_addrs, observed_addr, public_key_peer}, ping_rtt_ms,
-echo_bytes, echo_identical, echo_ms, error. Exit 0 iff every step passed.
+one stream, echoes --size random bytes over /echo/1.0.0, pushes its own
+identify, and prints one JSON line: ok, peer, connect_ms,
+identify{agent_version, protocol_version, protocols, listen_addrs,
+observed_addr, public_key_peer}, ping_rtt_ms, echo_bytes, echo_identical,
+echo_ms, pushed, error. Exit 0 iff every step passed.
 
     dialer.py ADDR [--size BYTES] [--seed N] [--timeout SECONDS]
 """
@@ -23,6 +24,7 @@ from pypeer import CHUNK, ECHO, describe, host_for, pieces, read_n, read_until_e
 from libp2p.crypto.serialization import deserialize_public_key
 from libp2p.host.ping import ID as PING
 from libp2p.identity.identify.identify import ID as IDENTIFY, parse_identify_response
+from libp2p.identity.identify_push.identify_push import push_identify_to_peer
 from libp2p.peer.id import ID as PeerID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 
@@ -100,7 +102,8 @@ async def main(args) -> int:
                 result["identify"] = await identify(host, info.peer_id)
                 result["ping_rtt_ms"] = await ping(host, info.peer_id, 3)
                 result.update(await echo(host, info.peer_id, args.size))
-                result["ok"] = result["echo_identical"] and result["echo_bytes"] == args.size
+                result["pushed"] = await push_identify_to_peer(host, info.peer_id)
+                result["ok"] = result["echo_identical"] and result["echo_bytes"] == args.size and result["pushed"]
     except Exception as error:  # noqa: BLE001 - the test wants every failure as JSON
         result["error"] = describe(error)
     say(result)
