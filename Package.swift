@@ -100,6 +100,7 @@ let package = Package(
         .target(name: "GigiNode",
                 dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
                                "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 

@@ -173,13 +173,55 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    account|help)
+    share|fetch|account|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'account help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch account help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_share() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--ticket --keep --json --version -h --help)
+    repeating_options=(--listen)
+    non_repeating_options=(--words --home)
+    __gigi_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--words')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_fetch() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--overwrite --no-reuse --json --version -h --help)
+    repeating_options=(--peer)
+    non_repeating_options=(-o --output --home)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--peer')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    '--home')
+        return
         ;;
     esac
 }

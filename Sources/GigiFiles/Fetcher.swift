@@ -187,6 +187,11 @@ public final class Fetcher: @unchecked Sendable {
     /// Pulls every missing chunk from the providers, then verifies and renames
     /// the files. `providers` open chunk streams (one per provider).
     public func run(providers: [ChunkStreamOpener], overwrite: Bool) async throws -> FetchProgress {
+        if lock.withLock({ scheduler.isComplete }), let first = providers.first {
+            // Nothing to pull (empty files, or all held locally): still say goodbye, so a
+            // one-shot sharer knows this fetch is complete.
+            await sayGoodbye(first)
+        }
         if !lock.withLock({ scheduler.isComplete }) {
             await withTaskGroup(of: Void.self) { group in
                 for (i, open) in providers.enumerated() {
@@ -212,6 +217,25 @@ public final class Fetcher: @unchecked Sendable {
             if let recordID { try index.removeDownload(id: recordID) }
         }
         return currentProgress
+    }
+
+    /// Opens a chunk stream only to tell the provider the fetch is complete.
+    private func sayGoodbye(_ open: ChunkStreamOpener) async {
+        guard let s = try? await open() else { return }
+        let reader = StreamReader(s)
+        do {
+            try await s.writeMessage(encodeCBOR(ChunkOpen(manifestID: offered.manifestID.bytes)))
+            guard let r = try await reader.readMessage(maxSize: ChunkWire.maxOpenSize),
+                  try decodeCBOR(ChunkOpenReply.self, r, maxSize: ChunkWire.maxOpenSize).ok else {
+                await s.reset()
+                return
+            }
+            try await s.write(ChunkWire.request(ChunkWire.goodbye))
+            try await s.closeWrite()
+            _ = try? await reader.readExactly(1)
+        } catch {
+            await s.reset()
+        }
     }
 
     private func fail(_ e: Error) { lock.withLock { if failure == nil { failure = e } } }
@@ -254,7 +278,7 @@ public final class Fetcher: @unchecked Sendable {
                 }
                 let n = Int(ChunkWire.be32(h, 0)), status = h[4], length = Int(ChunkWire.be32(h, 5))
                 let expectedChunk = inFlight.removeFirst()
-                guard n == expectedChunk else { throw DownloadError.peerFailed("the sender answered out of order") }
+                guard n == expectedChunk else { throw DownloadError.peerFailed("the sender answered out of order (chunk \(n) status \(status) length \(length), expected \(expectedChunk))") }
                 if status != ChunkWire.Status.ok.rawValue {
                     guard length <= ChunkWire.maxReasonSize else { throw DownloadError.peerFailed("oversized error") }
                     if length > 0 { _ = try await reader.readExactly(length) }

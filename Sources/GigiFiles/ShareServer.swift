@@ -53,6 +53,7 @@ public actor ShareServer {
     private var shares: [[UInt8]: State] = [:]           // by share id
     private var bySelector: [[UInt8]: [UInt8]] = [:]      // selector → share id
     private var grants: [String: Set<Digest32>] = [:]     // peer → manifest ids
+    private var served: [String: Int] = [:]               // peer → chunks sent (bounded by grants)
     private let localPeer: [UInt8]
     public nonisolated let events: AsyncStream<ShareEvent>
     private let emit: AsyncStream<ShareEvent>.Continuation
@@ -104,6 +105,11 @@ public actor ShareServer {
         }
         return nil
     }
+
+    /// Chunks sent to `peer` so far, over all its chunk streams.
+    public func chunksServed(to peer: String) -> Int { served[peer] ?? 0 }
+
+    private func countServed(peer: String, _ n: Int) { served[peer, default: 0] += n }
 
     private func completed(peer: String, manifest: Digest32) {
         emit.yield(.fetchCompleted(peer: peer))
@@ -184,6 +190,7 @@ public actor ShareServer {
                 switch chunks.read(entry: entry, chunk: index) {
                 case .success(let data):
                     try await stream.write(ChunkWire.header(chunk: n, status: .ok, length: data.count) + data)
+                    await countServed(peer: remoteName, 1)
                 case .failure(let status):
                     if status == .changed, let p = chunks.path(entry) { await changed(path: p) }
                     try await stream.write(ChunkWire.header(chunk: n, status: status, length: 0))

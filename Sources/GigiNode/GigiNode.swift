@@ -1,1 +1,175 @@
-// GigiNode module.
+// GigiNode: one running Gigi node — the libp2p host with Gigi's protocols on
+// it, the LMDB store, the share server — behind one API that the CLI (and,
+// later, the daemon's control socket) uses. The CLI never reaches past it.
+//
+// Goals: start a node for one command's duration (`gigi share`, `gigi fetch`)
+// or for a daemon; serve shares (`/gigi/share/1.0.0`, `/gigi/chunks/1.0.0`);
+// fetch by share code or ticket from a known address; shut down cleanly
+// (in-flight writes end, LMDB closes). Non-goals here: protocol logic (it lives
+// in GigiFiles and the P2P* modules), printing (the CLI presents results).
+
+import Foundation
+import GigiAuth
+import GigiBase
+import GigiCrypto
+import GigiFiles
+import GigiStore
+import Logging
+import P2PCore
+import P2PHost
+
+/// How to run a node.
+public struct GigiNodeOptions: Sendable {
+    /// GIGI_HOME: the store, the identity key, the keystore.
+    public var home: String
+    /// Addresses to listen on (multiaddr text). Empty: listen nowhere (a pure fetcher).
+    public var listen: [String]
+    /// The libp2p identity; nil: `home/identity.key` (created on first use).
+    public var identityFile: String?
+    public var logger: Logger
+
+    public init(home: String, listen: [String] = ["/ip4/0.0.0.0/tcp/0"], identityFile: String? = nil,
+                logger: Logger = Logger(label: "gigi.node")) {
+        self.home = home
+        self.listen = listen
+        self.identityFile = identityFile
+        self.logger = logger
+    }
+}
+
+/// Errors a node reports to its user.
+public enum GigiNodeError: UserFacingError, Equatable {
+    case badAddress(String, reason: String)
+    case listenFailed(String, reason: String)
+    case unreachable(String, reason: String)
+    case noRoute
+    case notFound(String)
+
+    public var message: String {
+        switch self {
+        case .badAddress(let a, let r):
+            return "'\(TerminalSafe.escape(a))' is not a usable address (\(r)); give a multiaddr like /ip4/192.0.2.1/tcp/4001/p2p/12D3KooW…."
+        case .listenFailed(let a, let r):
+            return "Could not listen on \(TerminalSafe.escape(a)): \(r)."
+        case .unreachable(let a, let r):
+            return "Could not reach the sender at \(TerminalSafe.escape(a)): \(r). Check that its `gigi share` is still running."
+        case .noRoute:
+            return "No way to find the sender: give its address with --peer MULTIADDR (printed by `gigi share`), or use a ticket."
+        case .notFound(let p):
+            return "\(TerminalSafe.escape(p)) does not exist."
+        }
+    }
+
+    public var exitCode: GigiExitCode {
+        switch self {
+        case .badAddress: return .usage
+        case .listenFailed: return .unavailable
+        case .unreachable, .noRoute: return .unavailable
+        case .notFound: return .noInput
+        }
+    }
+}
+
+/// A running node.
+public final class GigiNode: Sendable {
+    public static let shareProtocol = "/gigi/share/1.0.0"
+    public static let chunksProtocol = "/gigi/chunks/1.0.0"
+
+    public let options: GigiNodeOptions
+    let host: P2PHost
+    let index: FileIndex
+    let shares: ShareServer
+    let logger: Logger
+    let identity: P2PPrivateKey
+
+    /// The node's peer ID.
+    public var peerID: String { host.peerID.description }
+
+    private init(options: GigiNodeOptions, identity: P2PPrivateKey, host: P2PHost, index: FileIndex) {
+        self.options = options
+        self.identity = identity
+        self.host = host
+        self.index = index
+        self.logger = options.logger
+        self.shares = ShareServer(localPeer: identity.peerID.bytes)
+    }
+
+    /// Opens the store, loads the identity, starts the host and listens.
+    public static func start(_ options: GigiNodeOptions) async throws -> GigiNode {
+        try FileManager.default.createDirectory(atPath: options.home, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let identity: P2PPrivateKey
+        if let file = options.identityFile {
+            guard let key = try NodeIdentity.read(file: file) else { throw GigiNodeError.notFound(file) }
+            identity = key
+        } else {
+            identity = try NodeIdentity.loadOrCreate(home: options.home)
+        }
+        let index = try FileIndex(home: options.home)
+        var config = P2PHostConfig()
+        config.agentVersion = "gigi/\(GigiVersion.string)"
+        let host = P2PHost(identity: identity, config: config)
+        let node = GigiNode(options: options, identity: identity, host: host, index: index)
+        do {
+            for text in options.listen {
+                let addr = try parseAddress(text)
+                do { _ = try await host.listen(addr) } catch {
+                    throw GigiNodeError.listenFailed(text, reason: describe(error))
+                }
+            }
+            await node.registerHandlers()
+        } catch {
+            await host.shutdown()
+            throw error
+        }
+        return node
+    }
+
+    private func registerHandlers() async {
+        let shares = self.shares
+        await host.setHandler(Self.shareProtocol) { stream in
+            let peer = stream.remotePeer
+            await shares.handleShareStream(HostTransferStream(stream), remotePeer: peer.bytes, remoteName: peer.description)
+        }
+        await host.setHandler(Self.chunksProtocol) { stream in
+            await shares.handleChunkStream(HostTransferStream(stream), remoteName: stream.remotePeer.description)
+        }
+    }
+
+    /// The addresses others can dial, each ending in /p2p/<peer ID>. Wildcard
+    /// listen addresses are expanded to this machine's interface addresses.
+    public func dialableAddresses() async -> [String] {
+        let id = host.peerID.description
+        var out: [String] = []
+        for addr in await host.listenAddresses() {
+            for a in LocalAddresses.expand(addr) { out.append(a.description + "/p2p/" + id) }
+        }
+        return out
+    }
+
+    /// Stops serving, closes connections, and closes the store.
+    public func shutdown() async {
+        await shares.finish()
+        await host.shutdown()
+    }
+}
+
+/// The version string shown by `gigi --version` and in the libp2p agent.
+public enum GigiVersion {
+    public static let string = "0.1.0"
+}
+
+func parseAddress(_ text: String) throws -> Multiaddr {
+    do { return try Multiaddr(text) } catch {
+        throw GigiNodeError.badAddress(text, reason: describe(error))
+    }
+}
+
+func describe(_ error: Error) -> String {
+    if let u = error as? UserFacingError {
+        var m = u.message
+        while m.hasSuffix(".") { m.removeLast() }
+        return m
+    }
+    return String(describing: error)
+}

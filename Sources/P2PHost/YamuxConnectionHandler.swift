@@ -133,12 +133,19 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     // MARK: - Session actions
 
     private func perform(_ actions: [YamuxAction]) {
-        for action in actions {
-            switch action {
-            case .send(let bytes):
-                guard let context else { continue }
+        // Every frame the session produced goes to the wire before any other action is
+        // handled: those (`.writable`, `.data`, `.inboundStream`) may write again, re-entering
+        // here, and their frames must follow these — or a stream's bytes are reordered.
+        if let context {
+            for case .send(let bytes) in actions {
                 context.write(wrapOutboundOut(bytes), promise: nil)
                 needsFlush = true
+            }
+        }
+        for action in actions {
+            switch action {
+            case .send:
+                continue
             case .inboundStream(let id):
                 let slot = StreamSlot(id: id, phase: .inbound(MultistreamListener(protocols: core.supportedProtocols())))
                 slots[id] = slot
@@ -402,8 +409,10 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
 
     private func serviceWrite(_ slot: StreamSlot) {
         guard var write = slot.write else { return }
+        // Taken out of the slot while we work: `perform` may flush, the flush may fire
+        // writability, and that re-enters here — it must not see (and resend) this write.
+        slot.write = nil
         if let failure = slot.failure {
-            slot.write = nil
             return write.promise.fail(failure)
         }
         while write.remaining.readableBytes > 0 {
@@ -415,11 +424,9 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             do {
                 perform(try session.write(chunk, on: slot.id))
             } catch {
-                slot.write = nil
                 return write.promise.fail(P2PStreamError.closed)
             }
         }
-        slot.write = nil
         write.promise.succeed(())
     }
 

@@ -48,6 +48,8 @@ struct Gigi: AsyncParsableCommand {
 /// Every subcommand, in the order `--help` lists them. Add new commands here.
 enum GigiSubcommands {
     static let all: [ParsableCommand.Type] = [
+        Share.self,
+        Fetch.self,
         Account.self,
     ]
 }

@@ -1,0 +1,167 @@
+// Fetching on a node: find the sharer, prove knowledge of the code (PAKE),
+// receive the manifest, and pull the chunks, verified and resumable.
+
+import Foundation
+import GigiBase
+import GigiCrypto
+import GigiFiles
+import P2PCore
+import P2PHost
+
+/// What `fetch` was asked to do.
+public struct FetchRequest: Sendable {
+    /// A share code (`4821-ocean-lantern-velvet`) or a ticket (`gigi1…`).
+    public var input: String
+    /// Where the sharer listens (multiaddr text); a ticket carries its own.
+    public var peers: [String]
+    /// The directory the share's top-level names are created in.
+    public var output: String
+    public var overwrite: Bool
+    /// Copy chunks this node already holds under the same BLAKE3 instead of fetching them.
+    public var reuseLocalChunks: Bool
+
+    public init(input: String, peers: [String] = [], output: String, overwrite: Bool = false,
+                reuseLocalChunks: Bool = true) {
+        self.input = input
+        self.peers = peers
+        self.output = output
+        self.overwrite = overwrite
+        self.reuseLocalChunks = reuseLocalChunks
+    }
+}
+
+/// Progress of a running fetch.
+public struct FetchStatus: Sendable, Equatable {
+    public var bytesDone: UInt64
+    public var totalBytes: UInt64
+    public var chunksDone: Int
+    public var totalChunks: Int
+}
+
+/// What a fetch did.
+public struct FetchResult: Sendable {
+    public let peer: String
+    public let manifestID: String
+    /// The created top-level names, inside `output`.
+    public let names: [String]
+    public let files: Int
+    public let directories: Int
+    public let bytes: UInt64
+    public let totalChunks: Int
+    /// Chunks that crossed the network in this run.
+    public let networkChunks: Int
+    /// Chunks copied from files this node already held.
+    public let localChunks: Int
+    /// Chunks found already verified from an interrupted earlier run.
+    public let resumedChunks: Int
+    /// SHA-256 of the single file, or of the per-file hashes in manifest order.
+    public let sha256: String
+}
+
+/// Where a fetch goes and what it proves.
+enum FetchTarget {
+    case code(ShareCode)
+    case ticket(ShareTicket)
+
+    static func parse(_ input: String) throws -> FetchTarget {
+        let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        if ShareCode.looksLikeCode(text) { return .code(try ShareCode.parse(text)) }
+        return .ticket(try ShareTicket(text: text))
+    }
+
+    var selector: [UInt8] {
+        switch self {
+        case .code(let c): return Array(c.nameplate.utf8)
+        case .ticket(let t): return t.shareID
+        }
+    }
+
+    var secret: [UInt8] {
+        switch self {
+        case .code(let c): return c.secret
+        case .ticket(let t): return t.pakeSecret
+        }
+    }
+}
+
+extension GigiNode {
+    /// Checks a code or ticket without using the network (for early, clear errors).
+    public static func validateFetchInput(_ input: String) throws {
+        _ = try FetchTarget.parse(input)
+    }
+
+    /// Runs a whole fetch. `progress` is called as chunks arrive (from several threads).
+    public func fetch(_ request: FetchRequest,
+                      progress: (@Sendable (FetchStatus) -> Void)? = nil) async throws -> FetchResult {
+        let target = try FetchTarget.parse(request.input)
+        var candidates: [Multiaddr] = []
+        for text in request.peers { candidates.append(try parseAddress(text)) }
+        var expected: PeerID? = nil
+        if case .ticket(let t) = target {
+            let peer = try PeerID(bytes: t.peerID)
+            expected = peer
+            for raw in t.addresses {
+                if let a = try? Multiaddr(bytes: raw) { candidates.append(a.withoutTrailingPeerID) }
+            }
+        }
+        guard !candidates.isEmpty else { throw GigiNodeError.noRoute }
+
+        let connection = try await connectFirst(candidates, expected: expected)
+        let remote = connection.remotePeer
+        let context = SharePAKEContext(fetcherPeer: host.peerID.bytes, sharerPeer: remote.bytes,
+                                       selector: target.selector)
+        let shareStream = try await openStream(on: connection, protocols: [Self.shareProtocol])
+        let offered = try await ShareClient.handshake(HostTransferStream(shareStream), secret: target.secret,
+                                                      context: context)
+        logger.info("manifest \(offered.manifestID.hex) from \(remote): \(offered.manifest.entries.count) entries, \(offered.manifest.totalSize) bytes")
+
+        try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)
+        let writer = try DownloadWriter(manifest: offered.manifest, root: request.output)
+        let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description])
+        try await runBlocking {
+            try writer.preflight(overwrite: request.overwrite, bytesNeeded: offered.manifest.totalSize)
+            try fetcher.prepare(reuseLocalChunks: request.reuseLocalChunks)
+        }
+        if let progress {
+            fetcher.onProgress = { p in
+                progress(FetchStatus(bytesDone: p.bytesDone, totalBytes: p.totalBytes,
+                                     chunksDone: p.chunksDone, totalChunks: p.totalChunks))
+            }
+            let p = fetcher.currentProgress
+            progress(FetchStatus(bytesDone: p.bytesDone, totalBytes: p.totalBytes,
+                                 chunksDone: p.chunksDone, totalChunks: p.totalChunks))
+        }
+        let host = self.host
+        let opener: ChunkStreamOpener = {
+            HostTransferStream(try await host.newStream(on: connection, protocols: [GigiNode.chunksProtocol]))
+        }
+        let done = try await fetcher.run(providers: [opener], overwrite: request.overwrite)
+        let m = offered.manifest
+        return FetchResult(peer: remote.description, manifestID: offered.manifestID.hex, names: m.topLevelNames,
+                           files: m.fileCount, directories: m.entries.count - m.fileCount, bytes: m.totalSize,
+                           totalChunks: done.totalChunks, networkChunks: done.networkChunks,
+                           localChunks: done.localChunks, resumedChunks: done.resumedChunks,
+                           sha256: writer.shareSHA256)
+    }
+
+    /// Dials the candidates in order; the first that connects wins.
+    func connectFirst(_ candidates: [Multiaddr], expected: PeerID?) async throws -> P2PConnection {
+        var lastError: Error? = nil
+        for addr in candidates {
+            do {
+                return try await host.connect(addr, expectedPeer: expected ?? addr.peerID)
+            } catch {
+                logger.info("dial \(addr) failed: \(describe(error))")
+                lastError = error
+            }
+        }
+        throw GigiNodeError.unreachable(candidates.map(\.description).joined(separator: ", "),
+                                        reason: lastError.map(describe) ?? "no address worked")
+    }
+
+    func openStream(on connection: P2PConnection, protocols: [String]) async throws -> P2PStream {
+        do { return try await host.newStream(on: connection, protocols: protocols) } catch {
+            throw GigiNodeError.unreachable(connection.remoteAddress.description, reason: describe(error))
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// `gigi share PATH...`: index the paths, print a share code, and serve the
+// data until one fetch completes (or, with --keep, until interrupted).
+
+import ArgumentParser
+import Foundation
+import GigiBase
+import GigiNode
+
+struct Share: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "share",
+        abstract: "Share files or a directory tree; prints a share code for `gigi fetch`.",
+        discussion: """
+            The data is cut into 256 KiB chunks (BLAKE3 each, SHA-256 per file) and \
+            served from the files themselves; nothing is copied. The code looks like \
+            4821-ocean-lantern-velvet: the number only locates this machine, the words \
+            are the secret (11 bits each) and never leave it. A fetcher proves it knows \
+            the words with a PAKE; a wrong guess learns nothing, and the share closes \
+            after 3 wrong guesses.
+
+            Without --keep the share ends after one complete fetch. Until LAN and DHT \
+            discovery find the sharer by code, the fetcher needs the address printed \
+            here (--peer) or the ticket (--ticket).
+            """)
+
+    @Argument(help: ArgumentHelp("Files or directories to share.", valueName: "path"))
+    var paths: [String]
+
+    @Option(name: .long, help: "Secret words in the code (2-16; each adds 11 bits).")
+    var words: Int = ShareRequest.defaultWords
+
+    @Flag(name: .long, help: "Also print a ticket: a long token that needs no rendezvous (peer, addresses, 128-bit secret).")
+    var ticket = false
+
+    @Flag(name: .long, help: "Keep serving after a fetch completes, until interrupted.")
+    var keep = false
+
+    @Option(name: .long, help: ArgumentHelp("Listen on this multiaddr (repeatable; default /ip4/0.0.0.0/tcp/0).",
+                                            valueName: "multiaddr"))
+    var listen: [String] = []
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard ShareRequest.wordRange.contains(words) else {
+            throw ValidationError("--words must be between \(ShareRequest.wordRange.lowerBound) and \(ShareRequest.wordRange.upperBound).")
+        }
+    }
+
+    func run() async throws {
+        let log = global.logger("share")
+        let out = JSONLines(enabled: global.json)
+        let options = GigiNodeOptions(home: global.homeDirectory,
+                                      listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen, logger: log)
+        let node = try await GigiNode.start(options)
+        let interrupt = SignalWatcher.interrupts()
+        do {
+            let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Indexing")
+            let share = try await node.share(ShareRequest(paths: paths, words: words, ticket: ticket),
+                                             progress: { done, total in meter.update(done, total) })
+            meter.finish()
+            let addresses = await node.dialableAddresses()
+            for s in share.skipped {
+                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory)\n".utf8))
+            }
+            if global.json {
+                var ready: [String: JSONValue] = [
+                    "event": "ready", "code": .string(share.code), "peer": .string(node.peerID),
+                    "addrs": .array(addresses.map(JSONValue.string)), "manifest": .string(share.manifestID),
+                    "files": .int(share.files), "directories": .int(share.directories),
+                    "bytes": .int(Int(share.bytes)), "chunks": .int(share.chunks),
+                ]
+                if let t = share.ticket { ready["ticket"] = .string(t) }
+                out.emit(ready)
+            } else {
+                let what = share.files == 1 && share.directories == 0
+                    ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
+                Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
+                Console.out("Share code: \(share.code)")
+                if let first = addresses.first {
+                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
+                } else {
+                    Console.out("On the other machine run:  gigi fetch \(share.code)")
+                }
+                if let t = share.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
+                if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
+            }
+            try await serve(node: node, share: share, out: out, interrupt: interrupt)
+        } catch {
+            await node.shutdown()
+            throw error
+        }
+        await node.shutdown()
+    }
+
+    /// Reports share events until the share is done: one completed fetch
+    /// (without --keep), a closed share, or an interrupt.
+    private func serve(node: GigiNode, share: ActiveShare, out: JSONLines, interrupt: SignalWatcher) async throws {
+        enum Outcome: Sendable { case done, interrupted, closed(String) }
+        let events = node.shareEvents
+        let keep = self.keep, json = global.json
+        let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                for await e in events {
+                    switch e {
+                    case .fetchStarted(let peer):
+                        out.emit(["event": "fetch_started", "peer": .string(peer)])
+                        if !json { Console.err("gigi: \(peer) is fetching") }
+                    case .fetchCompleted(let peer):
+                        let served = await node.chunksServed(to: peer)
+                        out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
+                        if !json { Console.out("Sent to \(peer).") }
+                        if !keep { return .done }
+                    case .wrongCode(let peer, let n):
+                        out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
+                        if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
+                    case .closed(let reason):
+                        out.emit(["event": "closed", "reason": .string(reason)])
+                        return .closed(reason)
+                    case .fileChanged(let path):
+                        out.emit(["event": "file_changed", "path": .string(path)])
+                        Console.err("gigi: \(TerminalSafe.escape(path)) changed since it was shared; it is no longer served (share it again)")
+                    }
+                }
+                return .done
+            }
+            group.addTask {
+                await interrupt.wait()
+                return .interrupted
+            }
+            let first = await group.next() ?? .done
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .done: return
+        case .interrupted:
+            await node.unshare(share, reason: "interrupted")
+            throw GigiError("Interrupted; the share has ended.", exitCode: .interrupted)
+        case .closed(let reason):
+            throw GigiError("The share closed after \(reason): someone may be guessing the code; share again for a new one.",
+                            exitCode: .noPermission)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+// End to end: `gigi share` and `gigi fetch` as real processes with two
+// GIGI_HOMEs over loopback; results compared byte for byte.
+
+import Foundation
+import XCTest
+
+final class ShareFetchTests: XCTestCase {
+    struct Pair {
+        let alice: URL, bob: URL, src: URL, dst: URL
+    }
+
+    func makePair() throws -> Pair {
+        let root = try GigiProcess.temporaryDirectory(for: self, "gigi-sf")
+        let p = Pair(alice: root.appendingPathComponent("alice"), bob: root.appendingPathComponent("bob"),
+                     src: root.appendingPathComponent("src"), dst: root.appendingPathComponent("dst"))
+        for d in [p.alice, p.bob, p.src, p.dst] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        }
+        return p
+    }
+
+    func writeRandom(_ url: URL, size: Int) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var rng = SystemRandomNumberGenerator()
+        var data = Data(count: size)
+        data.withUnsafeMutableBytes { b in
+            var i = 0
+            while i + 8 <= b.count { b.storeBytes(of: rng.next() as UInt64, toByteOffset: i, as: UInt64.self); i += 8 }
+            while i < b.count { b[i] = UInt8.random(in: 0...255); i += 1 }
+        }
+        try data.write(to: url)
+    }
+
+    func fetch(_ pair: Pair, _ sharer: SharerProcess, code: String? = nil, extra: [String] = [],
+               timeout: TimeInterval = 120) throws -> GigiResult {
+        try GigiProcess.run(["fetch", "--json", "--peer", sharer.loopbackAddress, "-o", pair.dst.path] + extra
+                                + [code ?? sharer.code],
+                            environment: GigiProcess.environment(home: pair.bob), timeout: timeout)
+    }
+
+    func json(_ r: GigiResult) throws -> [String: Any] {
+        let line = try XCTUnwrap(r.stdout.split(separator: "\n").last, "no output; stderr: \(r.stderr)")
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    func assertSameTree(_ a: URL, _ b: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fm = FileManager.default
+        let la = try fm.subpathsOfDirectory(atPath: a.path).sorted()
+        let lb = try fm.subpathsOfDirectory(atPath: b.path).sorted()
+        XCTAssertEqual(la, lb, "different trees", file: file, line: line)
+        for rel in la {
+            var isDir: ObjCBool = false
+            _ = fm.fileExists(atPath: a.appendingPathComponent(rel).path, isDirectory: &isDir)
+            if isDir.boolValue { continue }
+            XCTAssertTrue(fm.contentsEqual(atPath: a.appendingPathComponent(rel).path,
+                                           andPath: b.appendingPathComponent(rel).path), rel, file: file, line: line)
+        }
+    }
+
+    func testFilesOfEdgeSizesArriveByteIdentical() throws {
+        for size in [0, 1, 262_144, 262_145, 3 * 262_144 + 5] {
+            let pair = try makePair()
+            let file = pair.src.appendingPathComponent("f\(size).bin")
+            try writeRandom(file, size: size)
+            let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
+            XCTAssertEqual(sharer.ready["bytes"] as? Int, size)
+            let r = try fetch(pair, sharer)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let j = try json(r)
+            XCTAssertEqual(j["event"] as? String, "completed")
+            XCTAssertEqual(j["bytes"] as? Int, size)
+            XCTAssertEqual(j["network_chunks"] as? Int, (size + 262_143) / 262_144)
+            XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
+                                                            andPath: pair.dst.appendingPathComponent("f\(size).bin").path))
+            // Without --keep the sharer ends after one complete fetch.
+            XCTAssertEqual(sharer.waitForExit(timeout: 20), 0, sharer.stderrText)
+            XCTAssertNotNil(sharer.waitFor(event: "fetch_completed", timeout: 1))
+        }
+    }
+
+    func testLargeFile() throws {
+        let pair = try makePair()
+        let file = pair.src.appendingPathComponent("big.bin")
+        try writeRandom(file, size: 100 << 20)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
+        let r = try fetch(pair, sharer, timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try json(r)["network_chunks"] as? Int, 400)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
+                                                        andPath: pair.dst.appendingPathComponent("big.bin").path))
+    }
+
+    func testDirectoryTreeWithEmptyDirsSpacesAndUTF8() throws {
+        let pair = try makePair()
+        let tree = pair.src.appendingPathComponent("My Photos")
+        try writeRandom(tree.appendingPathComponent("a.bin"), size: 1000)
+        try writeRandom(tree.appendingPathComponent("nested/deeper/ünïcødé file.txt"), size: 300_000)
+        try writeRandom(tree.appendingPathComponent("nested/zero"), size: 0)
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("empty/inner"),
+                                                withIntermediateDirectories: true)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [tree.path])
+        let r = try fetch(pair, sharer)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try json(r)
+        XCTAssertEqual(j["names"] as? [String], ["My Photos"])
+        XCTAssertEqual(j["files"] as? Int, 3)
+        try assertSameTree(tree, pair.dst.appendingPathComponent("My Photos"))
+        let partials = try FileManager.default.subpathsOfDirectory(atPath: pair.dst.path).filter { $0.contains("partial") }
+        XCTAssertEqual(partials, [])
+    }
+
+    func testWrongCodeIsCountedAndTheShareClosesAfterThree() throws {
+        let pair = try makePair()
+        let file = pair.src.appendingPathComponent("secret.txt")
+        try writeRandom(file, size: 5000)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
+        let parts = sharer.code.split(separator: "-")
+        // Same nameplate, different words: a wrong guess.
+        let wrongWord = parts[1] == "abandon" ? "ability" : "abandon"
+        let wrong = ([String(parts[0]), wrongWord] + parts.dropFirst(2).map(String.init)).joined(separator: "-")
+        for attempt in 1...3 {
+            let r = try fetch(pair, sharer, code: wrong)
+            XCTAssertEqual(r.status, 77, "attempt \(attempt): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("code is wrong"), r.stderr)
+            XCTAssertFalse(r.stderr.contains(sharer.code), "the real code leaked")
+            XCTAssertNotNil(sharer.waitFor(event: "wrong_code", count: attempt, timeout: 10))
+        }
+        XCTAssertNotNil(sharer.waitFor(event: "closed", timeout: 10))
+        XCTAssertEqual(sharer.waitForExit(timeout: 10), 77)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pair.dst.appendingPathComponent("secret.txt").path))
+    }
+
+    func testTicketNeedsNoPeerAddress() throws {
+        let pair = try makePair()
+        let file = pair.src.appendingPathComponent("t.bin")
+        try writeRandom(file, size: 600_000)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path], extra: ["--ticket"])
+        let ticket = try XCTUnwrap(sharer.ticket)
+        XCTAssertTrue(ticket.hasPrefix("gigi1"))
+        let r = try GigiProcess.run(["fetch", "--json", "-o", pair.dst.path, ticket],
+                                    environment: GigiProcess.environment(home: pair.bob), timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
+                                                        andPath: pair.dst.appendingPathComponent("t.bin").path))
+    }
+
+    func testExistingTargetIsRefusedUnlessOverwrite() throws {
+        let pair = try makePair()
+        let file = pair.src.appendingPathComponent("doc.txt")
+        try writeRandom(file, size: 10_000)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path], extra: ["--keep"])
+        let target = pair.dst.appendingPathComponent("doc.txt")
+        try Data("mine".utf8).write(to: target)
+        let refused = try fetch(pair, sharer)
+        XCTAssertEqual(refused.status, 73, refused.stderr)
+        XCTAssertEqual(try Data(contentsOf: target), Data("mine".utf8), "an existing file was touched")
+        let r = try fetch(pair, sharer, extra: ["--overwrite"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path, andPath: target.path))
+        sharer.stop()
+    }
+
+    func testCodeFromEnvironmentAndBadCodes() throws {
+        let pair = try makePair()
+        let env = GigiProcess.environment(home: pair.bob)
+        // Malformed codes fail before any network use, with exit 65.
+        for bad in ["4821-notaword-lantern-velvet", "oops"] {
+            let r = try GigiProcess.run(["fetch", "--peer", "/ip4/127.0.0.1/tcp/9", bad], environment: env)
+            XCTAssertEqual(r.status, 65, "\(bad): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        // No code anywhere, no terminal: a usage error, not a hang.
+        let none = try GigiProcess.run(["fetch", "--peer", "/ip4/127.0.0.1/tcp/9"], environment: env, timeout: 20)
+        XCTAssertEqual(none.status, 64, none.stderr)
+
+        let file = pair.src.appendingPathComponent("e.txt")
+        try writeRandom(file, size: 100)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
+        var withCode = env
+        withCode["GIGI_CODE"] = sharer.code.uppercased().replacingOccurrences(of: "-", with: " ")
+        let r = try GigiProcess.run(["fetch", "--peer", sharer.loopbackAddress, "-o", pair.dst.path],
+                                    environment: withCode)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Verified"), r.stdout)
+    }
+
+    func testUnreachablePeerIsExit69() throws {
+        let pair = try makePair()
+        let r = try GigiProcess.run(["fetch", "--peer", "/ip4/127.0.0.1/tcp/1", "1234-abandon-ability-able"],
+                                    environment: GigiProcess.environment(home: pair.bob), timeout: 60)
+        XCTAssertEqual(r.status, 69, r.stderr)
+    }
+
+    func testSharingAMissingPathIsExit66() throws {
+        let pair = try makePair()
+        let r = try GigiProcess.run(["share", "--listen", "/ip4/127.0.0.1/tcp/0", pair.src.appendingPathComponent("nope").path],
+                                    environment: GigiProcess.environment(home: pair.alice), timeout: 30)
+        XCTAssertEqual(r.status, 66, r.stderr)
+    }
+}
