@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(name: "P2PNoiseTests", dependencies: ["P2PNoise", "P2PCore", "GigiCrypto", "GigiBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PHostTests",
-                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "GigiCrypto",
+                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "P2PNoise", "P2PMultistream", "GigiCrypto",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio")],
                     swiftSettings: strict),
