@@ -45,13 +45,15 @@ public struct IdentifyUpdate: Sendable {
 /// Serves identify and identify-push on a host, identifies new connections,
 /// and remembers (bounded) what each peer said.
 public actor IdentifyService {
-    public let host: P2PHost
-    public let config: IdentifyConfig
+    public nonisolated let host: P2PHost
+    public nonisolated let config: IdentifyConfig
     /// Every stored result, as it is stored. Slow consumers lose the oldest updates (64 are buffered).
     public nonisolated let updates: AsyncStream<IdentifyUpdate>
     private let updatesContinuation: AsyncStream<IdentifyUpdate>.Continuation
     private var table = BoundedTable<PeerID, IdentifyInfo>(capacity: 1)
     private var eventsTask: Task<Void, Never>?
+    private var pushes = ConcurrencyLimits<PeerID>(perKey: Identify.maxConcurrentPushesPerPeer,
+                                                   total: Identify.maxConcurrentPushes)
 
     public init(host: P2PHost, config: IdentifyConfig = .init()) {
         self.host = host
@@ -78,7 +80,9 @@ public actor IdentifyService {
         }
     }
 
-    /// Stops identifying new connections; the handlers stay registered until the host shuts down.
+    /// Stops identifying new connections and ends `updates` (for good: a later
+    /// `start` serves and identifies again, but `updates` stays finished). The
+    /// handlers stay registered until the host shuts down.
     public func stop() {
         eventsTask?.cancel()
         eventsTask = nil
@@ -89,6 +93,9 @@ public actor IdentifyService {
     public func info(for peer: PeerID) -> IdentifyInfo? {
         table[peer]
     }
+
+    /// Push streams from `peer` being read now.
+    func pushesInProgress(from peer: PeerID) -> Int { pushes.active[peer] ?? 0 }
 
     /// Peers with a stored result.
     public var knownPeers: [PeerID] { table.keys }
@@ -135,6 +142,9 @@ public actor IdentifyService {
     }
 
     func receivePush(_ stream: P2PStream) async {
+        let peer = stream.remotePeer
+        guard pushes.acquire(peer) else { return await stream.reset() }
+        defer { pushes.release(peer) }
         do {
             let push = try IdentifyInfo(streamBytes: try await readToEnd(stream))
             try push.validate(for: stream.remotePeer)

@@ -36,6 +36,10 @@ public enum Identify {
     /// go-libp2p 8 KiB (`signedIDSize`), but a py-libp2p 0.8.1 message with its
     /// signed peer record and ~60 protocols already passes 4 KiB, so we allow 64 KiB.
     public static let maxMessageSize = 64 * 1024
+    /// Push streams read at once, per peer and from all peers (each buffers up
+    /// to `maxMessageSize`); further ones are reset.
+    public static let maxConcurrentPushesPerPeer = 1
+    public static let maxConcurrentPushes = 32
     /// Most length-prefixed frames accepted on one stream (go-libp2p: `maxMessages = 10`).
     public static let maxFrames = 10
     /// Listen addresses kept from one message; further ones are dropped.

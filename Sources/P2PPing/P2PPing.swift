@@ -59,24 +59,3 @@ public enum PingError: UserFacingError, Equatable {
         }
     }
 }
-
-/// Counts streams per peer against a limit (no I/O; the service holds one).
-struct PingStreamLimiter: Sendable {
-    let limit: Int
-    private(set) var active: [PeerID: Int] = [:]
-
-    init(limit: Int) { self.limit = limit }
-
-    /// Takes a slot for `peer`; false when it already has `limit` streams.
-    mutating func acquire(_ peer: PeerID) -> Bool {
-        let count = active[peer, default: 0]
-        guard count < limit else { return false }
-        active[peer] = count + 1
-        return true
-    }
-
-    mutating func release(_ peer: PeerID) {
-        guard let count = active[peer] else { return }
-        active[peer] = count > 1 ? count - 1 : nil
-    }
-}

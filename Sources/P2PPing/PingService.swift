@@ -9,10 +9,10 @@ import P2PHost
 ///
 /// `C` measures round trips and times out waiting; tests inject their own clock.
 public actor PingService<C: Clock> where C.Duration == Duration {
-    public let host: P2PHost
+    public nonisolated let host: P2PHost
     let clock: C
     let randomBytes: @Sendable (Int) -> [UInt8]
-    private var inbound = PingStreamLimiter(limit: Ping.maxInboundStreamsPerPeer)
+    private var inbound = ConcurrencyLimits<PeerID>(perKey: Ping.maxInboundStreamsPerPeer)
     private var outbound = Set<PeerID>()
 
     /// - Parameters:

@@ -30,6 +30,11 @@ public enum RequestResponse {
     public static let defaultMaxResponseSize = 1 << 20
     /// Default time for a whole exchange (client) or for reading a request and answering it (server).
     public static let defaultTimeout: Duration = .seconds(30)
+    /// Default number of requests served at once per peer, per protocol.
+    public static let defaultMaxConcurrentPerPeer = 16
+    /// Default number of requests served at once from all peers, per protocol
+    /// (with the default request size: at most 8 MiB of buffered requests).
+    public static let defaultMaxConcurrent = 128
     /// Deepest CBOR nesting accepted in a message.
     public static let maxDepth = 32
 }
@@ -87,15 +92,21 @@ public struct RequestResponseService: Sendable {
     /// Serves `protocolID`: every inbound stream carries one `Request`, answered
     /// with `handler`'s `Response`. A request over `maxRequestSize`, one that
     /// does not decode, a handler that throws, a response over
-    /// `maxResponseSize`, or an exchange longer than `timeout` resets the stream.
+    /// `maxResponseSize`, an exchange longer than `timeout`, or a request
+    /// beyond `maxConcurrentPerPeer` / `maxConcurrent` in progress resets the stream.
     public func register<Request: Decodable & Sendable, Response: Encodable & Sendable>(
         protocol protocolID: String,
         maxRequestSize: Int = RequestResponse.defaultMaxRequestSize,
         maxResponseSize: Int = RequestResponse.defaultMaxResponseSize,
         timeout: Duration = RequestResponse.defaultTimeout,
+        maxConcurrentPerPeer: Int = RequestResponse.defaultMaxConcurrentPerPeer,
+        maxConcurrent: Int = RequestResponse.defaultMaxConcurrent,
         handler: @escaping @Sendable (Request, PeerID) async throws -> Response
     ) async {
+        let slots = RequestSlots(ConcurrencyLimits(perKey: maxConcurrentPerPeer, total: maxConcurrent))
         await host.setHandler(protocolID) { stream in
+            let peer = stream.remotePeer
+            guard await slots.acquire(peer) else { return await stream.reset() }
             do {
                 try await withDeadline(after: timeout, clock: ContinuousClock(), onTimeout: { await stream.reset() },
                                        timeoutError: { RequestResponseError.timeout(timeout) }) {
@@ -114,6 +125,7 @@ public struct RequestResponseService: Sendable {
             } catch {
                 await stream.reset()
             }
+            await slots.release(peer)
         }
     }
 
@@ -191,4 +203,14 @@ public struct RequestResponseService: Sendable {
             return "\(error)"
         }
     }
+}
+
+/// The requests in progress for one registered protocol.
+actor RequestSlots {
+    private var limits: ConcurrencyLimits<PeerID>
+
+    init(_ limits: ConcurrencyLimits<PeerID>) { self.limits = limits }
+
+    func acquire(_ peer: PeerID) -> Bool { limits.acquire(peer) }
+    func release(_ peer: PeerID) { limits.release(peer) }
 }

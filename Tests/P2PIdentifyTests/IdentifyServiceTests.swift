@@ -76,6 +76,38 @@ final class IdentifyServiceTests: XCTestCase {
         XCTAssertEqual(stored, update.info)
     }
 
+    func testOnePushAtATimePerPeer() async throws {
+        let (_, service, address) = try await identifyingHost(.init(identifyOnConnect: false))
+        let pusherKey = P2PPrivateKey()
+        let pusher = P2PHost(identity: pusherKey)
+        addTeardownBlock { await pusher.shutdown() }
+        let serviceHost = service.host
+        let connection = try await pusher.connect(address.withPeerID(serviceHost.peerID))
+        let first = try await pusher.newStream(on: connection, protocols: [Identify.pushProtocolID])
+        // Once the service is reading the first push, a second one from the same peer is refused.
+        var reading = false
+        for _ in 0..<1000 where !reading {
+            reading = await service.pushesInProgress(from: pusherKey.peerID) == 1
+            if !reading { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        XCTAssertTrue(reading)
+        let second = try await pusher.newStream(on: connection, protocols: [Identify.pushProtocolID])
+        do {
+            let answer = try await second.read()
+            XCTFail("a second concurrent push was read, answer \(String(describing: answer))")
+        } catch {
+            XCTAssertEqual(error as? P2PStreamError, .reset)
+        }
+        let stored = await service.info(for: pusherKey.peerID)
+        XCTAssertNil(stored)
+        // The first push completes normally.
+        let update = Task { await nextUpdate(service, pusherKey.peerID, .push) }
+        try await first.write(IdentifyInfo(agentVersion: "pusher/1", publicKey: pusherKey.publicKey).framed())
+        try await first.closeWrite()
+        let pushed = await update.value
+        XCTAssertEqual(pushed?.info.agentVersion, "pusher/1")
+    }
+
     /// A peer whose identify handler answers with `reply` (written raw) and then waits or closes.
     private func fakePeer(_ reply: @escaping @Sendable (P2PStream) async throws -> Void)
         async throws -> (P2PHost, Multiaddr) {

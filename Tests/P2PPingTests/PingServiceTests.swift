@@ -182,17 +182,4 @@ final class PingServiceTests: XCTestCase {
         }
         XCTAssertTrue(answered, "a freed slot was never reused")
     }
-
-    func testLimiter() throws {
-        var limiter = PingStreamLimiter(limit: 2)
-        let a = P2PPrivateKey().peerID, b = P2PPrivateKey().peerID
-        XCTAssertTrue(limiter.acquire(a))
-        XCTAssertTrue(limiter.acquire(a))
-        XCTAssertFalse(limiter.acquire(a))
-        XCTAssertTrue(limiter.acquire(b))
-        limiter.release(a)
-        XCTAssertTrue(limiter.acquire(a))
-        limiter.release(a); limiter.release(a); limiter.release(a)
-        XCTAssertNil(limiter.active[a])
-    }
 }

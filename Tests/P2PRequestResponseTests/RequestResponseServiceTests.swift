@@ -49,14 +49,16 @@ final class RequestResponseServiceTests: XCTestCase {
         let reply: Reply = try await client.request(Greeting(text: "hello", count: 41), to: serverPeer, protocol: proto)
         XCTAssertEqual(reply, Reply(text: "HELLO", count: 42, from: client.host.peerID.description))
 
-        // Many at once, each on its own stream.
+        // Several at once, each on its own stream (below the per-peer limit: the server
+        // frees a slot only after its FIN, a moment after we have the reply).
+        let parallel = RequestResponse.defaultMaxConcurrentPerPeer / 2
         let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
-            for i in 0..<20 {
+            for i in 0..<parallel {
                 group.addTask { try await client.request(Greeting(text: "m\(i)", count: i), to: serverPeer, protocol: proto) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        XCTAssertEqual(Set(replies.map(\.count)), Set(1...20))
+        XCTAssertEqual(Set(replies.map(\.count)), Set(1...parallel))
     }
 
     func testSizeLimitsInBothDirections() async throws {
@@ -136,6 +138,31 @@ final class RequestResponseServiceTests: XCTestCase {
         }
     }
 
+    func testConcurrentRequestsPerPeerAreBounded() async throws {
+        let (server, client) = try await pair()
+        let gate = Gate()
+        await server.register(protocol: proto, maxConcurrentPerPeer: 2) { (greeting: Greeting, _: PeerID) in
+            await gate.wait()
+            return Reply(text: "", count: greeting.count, from: "")
+        }
+        let peer = server.host.peerID
+        let held = (0..<2).map { i in
+            Task { () throws -> Reply in try await client.request(Greeting(text: "", count: i), to: peer, protocol: proto) }
+        }
+        await gate.waitForWaiters(2)
+        await expect(.noResponse) { try await client.request(Greeting(text: "", count: 9), to: peer, protocol: proto) }
+        await gate.open()
+        let counts = try await [held[0].value.count, held[1].value.count]
+        XCTAssertEqual(counts, [0, 1])
+        // Slots are free again (once the server has finished its side of the two streams).
+        var later: Reply?
+        for _ in 0..<100 where later == nil {
+            later = try? await client.request(Greeting(text: "", count: 3), to: peer, protocol: proto)
+            if later == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        XCTAssertEqual(later?.count, 3)
+    }
+
     func testWireFormatIsLengthPrefixedCBOR() async throws {
         let (server, client) = try await pair()
         await server.register(protocol: proto) { (greeting: Greeting, _: PeerID) in
@@ -159,4 +186,28 @@ func XCTUnwrapAsync<T>(_ value: @autoclosure () async throws -> T?, file: Static
                        line: UInt = #line) async throws -> T {
     let unwrapped = try await value()
     return try XCTUnwrap(unwrapped, file: file, line: line)
+}
+
+/// Suspends callers of `wait()` until `open()`.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var arrivals = 0
+
+    func wait() async {
+        arrivals += 1
+        guard !isOpen else { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+    }
+
+    /// Polls (bounded, 10 s) until `count` callers have arrived.
+    func waitForWaiters(_ count: Int) async {
+        for _ in 0..<1000 where arrivals < count { try? await Task.sleep(for: .milliseconds(10)) }
+    }
 }
