@@ -93,14 +93,15 @@ public struct IdentifyInfo: Sendable, Equatable {
     }
 
     /// The frame bodies if `bytes` is exactly a sequence of at most
-    /// `Identify.maxFrames` non-empty length-prefixed frames.
+    /// `Identify.maxFrames` length-prefixed frames. (An empty frame is an empty
+    /// message; a bare message never starts with 0x00, protobuf's invalid tag 0.)
     static func splitFrames(_ bytes: [UInt8]) -> [ArraySlice<UInt8>]? {
         var bodies: [ArraySlice<UInt8>] = []
         var index = 0
         while index < bytes.count {
             guard bodies.count < Identify.maxFrames,
                   let (length, prefix) = try? Varint.decode(bytes[index...].prefix(Varint.maxBytes)),
-                  length > 0, length <= UInt64(bytes.count - index - prefix) else { return nil }
+                  length <= UInt64(bytes.count - index - prefix) else { return nil }
             let start = index + prefix
             bodies.append(bytes[start..<start + Int(length)])
             index = start + Int(length)

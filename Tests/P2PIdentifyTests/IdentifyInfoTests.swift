@@ -84,6 +84,14 @@ final class IdentifyInfoTests: XCTestCase {
         XCTAssertEqual(try IdentifyInfo(streamBytes: stream), expected)
     }
 
+    func testEmptyMessageRoundTrips() throws {
+        // Found by the mutation test: a message with no fields frames as the single byte 0x00.
+        XCTAssertEqual(IdentifyInfo().framed(), [0x00])
+        XCTAssertEqual(try IdentifyInfo(streamBytes: [0x00]), IdentifyInfo())
+        XCTAssertEqual(try IdentifyInfo(streamBytes: Hex.decode("116be239ba873fd8cfb9d5bb02f309fca156e23035")!), IdentifyInfo(),
+                       "a bare message of unknown fields only")
+    }
+
     func testLimits() throws {
         XCTAssertThrowsError(try IdentifyInfo(streamBytes: [])) { XCTAssertEqual($0 as? IdentifyError, .noMessage) }
         let huge = pbField(6, [UInt8](repeating: 0x41, count: Identify.maxMessageSize))
@@ -165,5 +173,49 @@ final class IdentifyPyVectorTests: XCTestCase {
         XCTAssertNoThrow(try info.validate(for: try seededKey(1).peerID))
         // Re-encoding keeps every field py sent (ours is the same message, re-serialised).
         XCTAssertEqual(try IdentifyInfo(streamBytes: info.framed()), info)
+    }
+}
+
+/// Mutated and random inputs: parsing must throw or succeed, never trap, and
+/// anything that parses must re-encode and parse to the same value.
+final class IdentifyInfoMutationTests: XCTestCase {
+    struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func testMutatedMessagesNeverTrap() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "py-libp2p-0.8.1-identify", withExtension: "hex",
+                                                  subdirectory: "Vectors"))
+        let hex = try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let seedMessage = try XCTUnwrap(Hex.decode(hex))
+        var rng = SplitMix64(state: 0x6967_6967)
+        var parsed = 0
+        for round in 0..<3000 {
+            var bytes = seedMessage
+            if round % 10 == 0 {
+                bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            } else {
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    let index = Int.random(in: 0..<bytes.count, using: &rng)
+                    switch Int.random(in: 0..<3, using: &rng) {
+                    case 0: bytes[index] = UInt8.random(in: 0...255, using: &rng)
+                    case 1: bytes.remove(at: index)
+                    default: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: index)
+                    }
+                    if bytes.isEmpty { break }
+                }
+            }
+            guard let info = try? IdentifyInfo(streamBytes: bytes) else { continue }
+            parsed += 1
+            XCTAssertEqual(try IdentifyInfo(streamBytes: info.framed()), info, "round \(round)")
+        }
+        XCTAssertGreaterThan(parsed, 100, "mutations should often keep the message parseable")
     }
 }
