@@ -320,6 +320,11 @@ public final class Fetcher: @unchecked Sendable {
                 _ = try? await reader.readExactly(1)   // wait for the sender to close
             }
         } catch {
+            // Every chunk is in: an error now (the sharer closing first after our goodbye) changes nothing.
+            if lock.withLock({ scheduler.isComplete }) {
+                if let stream { await stream.reset() }
+                return
+            }
             lock.withLock { scheduler.removeProvider(p) }
             let stillHasProviders = lock.withLock { scheduler.hasProviders }
             if !stillHasProviders { fail(error) }
