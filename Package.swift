@@ -116,6 +116,13 @@ let package = Package(
         .executableTarget(name: "gigi-store-tool", dependencies: ["GigiStore", "GigiCrypto"],
                           swiftSettings: strict),
 
+        // Throughput benchmark for P2PHost (not installed; see scripts/bench-net).
+        .executableTarget(name: "gigi-p2p-bench",
+                          dependencies: ["P2PHost", "P2PCore",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOPosix", package: "swift-nio")],
+                          swiftSettings: strict),
+
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),

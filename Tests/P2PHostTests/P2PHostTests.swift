@@ -112,6 +112,38 @@ final class P2PHostTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testConcurrentDialsToOnePeerShareOneConnection() async throws {
+        let (server, address) = try await makeListeningHost()
+        let client = P2PHost(identity: P2PPrivateKey())
+        async let first = client.connect(address)
+        async let second = client.connect(address)
+        let (a, b) = try await (first, second)
+        XCTAssertTrue(a === b)
+        let count = await client.connections().count
+        XCTAssertEqual(count, 1)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    func testPerPeerConnectionLimit() async throws {
+        var config = P2PHostConfig()
+        config.maxConnectionsPerPeer = 1
+        let (server, address) = try await makeListeningHost(config: config)
+        let client = P2PHost(identity: P2PPrivateKey())
+        // Without /p2p the client cannot know it already has a connection to that peer.
+        let bare = address.withoutTrailingPeerID
+        let first = try await client.connect(bare)
+        let second = try await client.connect(bare)
+        XCTAssertFalse(first === second)
+        let reason = await second.waitUntilClosed()
+        XCTAssertTrue(second.isClosed, reason)
+        XCTAssertFalse(first.isClosed)
+        let serverSide = await server.connections().count
+        XCTAssertEqual(serverSide, 1)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
     func testNewStreamWithoutAddressesFails() async throws {
         let client = P2PHost(identity: P2PPrivateKey())
         let stranger = P2PPrivateKey().peerID
