@@ -90,6 +90,7 @@ public actor IdentifyService {
     }
 
     /// What `peer` last said about itself (identify merged with later pushes), if known.
+    /// Kept after the peer disconnects, until `maxStoredPeers` newer results push it out.
     public func info(for peer: PeerID) -> IdentifyInfo? {
         table[peer]
     }
@@ -101,7 +102,7 @@ public actor IdentifyService {
     public var knownPeers: [PeerID] { table.keys }
 
     /// Asks the peer of `connection` who it is, stores and returns the answer.
-    /// - Throws: `IdentifyError`, a stream error, or `.noMessage` on timeout.
+    /// - Throws: `IdentifyError` (`.timeout` after `config.timeout`), or the host's error if no stream opens.
     @discardableResult
     public func identify(_ connection: P2PConnection) async throws -> IdentifyInfo {
         let stream = try await host.newStream(on: connection, protocols: [Identify.protocolID])
