@@ -71,6 +71,21 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
+        .target(name: "P2PIdentify",
+                dependencies: ["GigiBase", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Protos/identify.proto"],
+                swiftSettings: strict),
+        .target(name: "P2PPing",
+                dependencies: ["GigiBase", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
+        .target(name: "P2PRequestResponse",
+                dependencies: ["GigiBase", "GigiCBOR", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
+
         // ── Application layer ───────────────────────────────────────────────
         .target(name: "GigiFiles",
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "GigiAuth", "P2PCore", "P2PHost",
@@ -102,6 +117,13 @@ let package = Package(
         .executableTarget(name: "gigi-store-tool", dependencies: ["GigiStore", "GigiCrypto"],
                           swiftSettings: strict),
 
+        // Throughput benchmark for P2PHost (not installed; see scripts/bench-net).
+        .executableTarget(name: "gigi-p2p-bench",
+                          dependencies: ["P2PHost", "P2PCore",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOPosix", package: "swift-nio")],
+                          swiftSettings: strict),
+
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
@@ -117,9 +139,17 @@ let package = Package(
         .testTarget(name: "P2PNoiseTests", dependencies: ["P2PNoise", "P2PCore", "GigiCrypto", "GigiBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PHostTests",
-                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "GigiCrypto",
+                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "P2PNoise", "P2PMultistream", "GigiCrypto",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio")],
+                    swiftSettings: strict),
+        .testTarget(name: "P2PIdentifyTests", dependencies: ["P2PIdentify", "P2PHost", "P2PCore", "GigiBase", "GigiCrypto"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "P2PPingTests", dependencies: ["P2PPing", "P2PHost", "P2PCore"], swiftSettings: strict),
+        .testTarget(name: "P2PRequestResponseTests", dependencies: ["P2PRequestResponse", "P2PHost", "P2PCore"],
+                    swiftSettings: strict),
+        // Against py-libp2p 0.8.1 (scripts/setup-interop makes .venv-interop; peers in Tests/Interop/peers).
+        .testTarget(name: "InteropTests", dependencies: ["P2PIdentify", "P2PPing", "P2PHost", "P2PCore", "GigiBase"],
                     swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
