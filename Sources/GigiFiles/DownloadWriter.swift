@@ -94,7 +94,7 @@ public final class DownloadWriter: @unchecked Sendable {
         let t = target(i)
         let slash = t.lastIndex(of: "/")!
         let tag = BLAKE3.hash(Array(manifest.entries[i].path.utf8)).hex.prefix(16)
-        return String(t[..<slash]) + "/.gigi-partial-" + tag
+        return String(t[..<slash]) + "/" + PathSafety.partialPrefix + tag
     }
 
     /// What identifies this download in the downloads table: the target of the

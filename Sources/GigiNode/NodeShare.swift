@@ -40,7 +40,7 @@ public struct ActiveShare: Sendable {
     public let chunks: Int
     /// Names at the top of the share (what the fetcher will create).
     public let topNames: [String]
-    /// Paths skipped while indexing (sockets, devices, unreadable entries).
+    /// Paths skipped while indexing (sockets, devices, unfinished downloads).
     public let skipped: [String]
     /// Bits of secret in the code.
     public let secretBits: Int

@@ -9,6 +9,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import GigiCrypto
 import GigiFiles
 import XCTest
 
@@ -40,8 +41,10 @@ final class MaliciousSharerTests: XCTestCase {
     }
 
     /// Runs `gigi fetch` (off Swift's cooperative pool: it blocks) against `sharer`.
-    func fetch(_ s: Setup, _ sharer: LyingSharer, json: Bool = true, into: URL? = nil) async throws -> GigiResult {
-        let args = ["fetch"] + (json ? ["--json"] : []) + ["--peer", sharer.address, "-o", (into ?? s.dirs.dst).path, sharer.code.text]
+    func fetch(_ s: Setup, _ sharer: LyingSharer, json: Bool = true, into: URL? = nil,
+               extra: [String] = []) async throws -> GigiResult {
+        let args = ["fetch"] + (json ? ["--json"] : []) + extra
+            + ["--peer", sharer.address, "-o", (into ?? s.dirs.dst).path, sharer.code.text]
         let env = GigiProcess.environment(home: s.dirs.bob)
         return try await withCheckedThrowingContinuation { k in
             DispatchQueue.global().async { k.resume(with: Result { try GigiProcess.run(args, environment: env, timeout: 60) }) }
@@ -185,6 +188,30 @@ final class MaliciousSharerTests: XCTestCase {
         XCTAssertEqual(json.status, 0, json.stderr)
         assertNoRawControls(json)
         XCTAssertEqual(try TransferTest.lastJSON(json)["names"] as? [String], [name])
+    }
+
+    /// A name equal to another entry's hidden partial file (".gigi-partial-" + 16 hex digits
+    /// of BLAKE3 of its path). Before PathSafety reserved the prefix, with --overwrite the
+    /// decoy was renamed over victim.bin's partial file, victim.bin ended up holding the
+    /// decoy's bytes, the decoy was missing, and the fetch still reported success.
+    func testNameOfAnotherEntrysPartialFileIsRefused() async throws {
+        let s = try setup()
+        let decoyFile = s.dirs.src.appendingPathComponent("decoy.bin")
+        try TransferTest.writeRandom(decoyFile, size: s.data.count)
+        var decoy = try Indexer().index(paths: [decoyFile.path]).manifest.entries[0]
+        decoy.path = ".gigi-partial-" + BLAKE3.hash(Array("victim.bin".utf8)).hex.prefix(16)
+        var m = s.manifest
+        m.entries = [decoy] + m.entries
+        let victimChunks = chunks(s), decoyData = Array(try Data(contentsOf: decoyFile)), count = decoy.chunkCount
+        let sharer = try await LyingSharer.start(offer: .manifest(try m.encoded()), chunks: { n, a in
+            guard n < count else { return victimChunks(n - count, a) }
+            return Array(decoyData[(n * TransferTest.chunkSize)..<min(decoyData.count, (n + 1) * TransferTest.chunkSize)])
+        })
+        let r = try await fetch(s, sharer, extra: ["--overwrite"])
+        await sharer.stop()
+        assertClearError(r, status: 65, contains: "unsafe file name")
+        XCTAssertEqual(sharer.chunksSent, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.dirs.dst.path), [])
     }
 
     // MARK: - Absurd counts

@@ -61,7 +61,7 @@ struct Share: AsyncParsableCommand {
             meter.finish()
             let addresses = await node.dialableAddresses()
             for s in share.skipped {
-                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory)\n".utf8))
+                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
             }
             if global.json {
                 var ready: [String: JSONValue] = [
