@@ -149,7 +149,8 @@ final class ResumeAndIncrementalTests: XCTestCase {
 
     /// v1 of a 64 MiB file is fetched; 1 MiB in the middle changes (not on a
     /// chunk boundary, so it touches 5 chunks); fetching v2 into the same place
-    /// moves only those 5 over the network and copies the rest locally.
+    /// moves only those 5 over the network and copies the rest locally. Then
+    /// v3 changes an aligned 1 MiB: 4 chunks.
     func testChangedMiddleMovesOnlyChangedChunks() throws {
         let d = try TransferTest.Dirs(for: self, "gigi-incr")
         let file = d.src.appendingPathComponent("v.bin")
@@ -162,25 +163,31 @@ final class ResumeAndIncrementalTests: XCTestCase {
         XCTAssertEqual(try TransferTest.lastJSON(r1)["network_chunks"] as? Int, chunks)
         XCTAssertEqual(v1.waitForExit(timeout: 20), 0)
 
-        let offset = (32 << 20) + 100_000, length = 1 << 20
-        try TransferTest.scribble(file, offset: offset, length: length)
-        let changed = (offset + length - 1) / TransferTest.chunkSize - offset / TransferTest.chunkSize + 1
-        XCTAssertEqual(changed, 5)
+        // 1 MiB in the middle, first off any chunk boundary (5 chunks), then on one (4 chunks).
+        var previous = v1.ready["manifest"] as? String
+        for (offset, expected) in [((32 << 20) + 100_000, 5), (16 << 20, 4)] {
+            let length = 1 << 20
+            try TransferTest.scribble(file, offset: offset, length: length)
+            let changed = (offset + length - 1) / TransferTest.chunkSize - offset / TransferTest.chunkSize + 1
+            XCTAssertEqual(changed, expected)
 
-        let v2 = try SharerProcess(test: self, home: d.alice, paths: [file.path])
-        XCTAssertNotEqual(v2.ready["manifest"] as? String, v1.ready["manifest"] as? String)
-        let r2 = try GigiProcess.run(["fetch", "--json", "--overwrite", "--peer", v2.loopbackAddress, "-o", d.dst.path, v2.code],
-                                     environment: GigiProcess.environment(home: d.bob), timeout: 120)
-        XCTAssertEqual(r2.status, 0, r2.stderr)
-        let j = try TransferTest.lastJSON(r2)
-        print("incremental: 1 MiB changed at offset \(offset) of 64 MiB: \(j["network_chunks"] ?? "?") of \(chunks) chunks "
-              + "over the network, \(j["local_chunks"] ?? "?") copied locally (expected \(changed) / \(chunks - changed))")
-        XCTAssertEqual(j["network_chunks"] as? Int, changed)
-        XCTAssertEqual(j["local_chunks"] as? Int, chunks - changed)
-        XCTAssertEqual(j["resumed_chunks"] as? Int, 0)
-        let completed = try XCTUnwrap(v2.waitFor(event: "fetch_completed", timeout: 20))
-        XCTAssertEqual(completed["chunks_served"] as? Int, changed, "the sharer's count of chunks sent")
-        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path, andPath: d.dst.appendingPathComponent("v.bin").path))
+            let next = try SharerProcess(test: self, home: d.alice, paths: [file.path])
+            XCTAssertNotEqual(next.ready["manifest"] as? String, previous)
+            previous = next.ready["manifest"] as? String
+            let r = try GigiProcess.run(["fetch", "--json", "--overwrite", "--peer", next.loopbackAddress, "-o", d.dst.path, next.code],
+                                        environment: GigiProcess.environment(home: d.bob), timeout: 120)
+            XCTAssertEqual(r.status, 0, "\(r.stderr); sharer: \(next.stderrText)")
+            let j = try TransferTest.lastJSON(r)
+            print("incremental: 1 MiB changed at offset \(offset) of 64 MiB: \(j["network_chunks"] ?? "?") of \(chunks) chunks "
+                  + "over the network, \(j["local_chunks"] ?? "?") copied locally (expected \(changed) / \(chunks - changed))")
+            XCTAssertEqual(j["network_chunks"] as? Int, changed)
+            XCTAssertEqual(j["local_chunks"] as? Int, chunks - changed)
+            XCTAssertEqual(j["resumed_chunks"] as? Int, 0)
+            let completed = try XCTUnwrap(next.waitFor(event: "fetch_completed", timeout: 20))
+            XCTAssertEqual(completed["chunks_served"] as? Int, changed, "the sharer's count of chunks sent")
+            XCTAssertEqual(next.waitForExit(timeout: 20), 0)
+            XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path, andPath: d.dst.appendingPathComponent("v.bin").path))
+        }
         XCTAssertEqual(TransferTest.partials(in: d.dst), [])
     }
 }
