@@ -33,16 +33,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
             // This run must write at least one new chunk before it is killed.
             let target = max(planned, onDisk + 1)
             let p = try TransferTest.startFetch(home: d.bob, peer: sharer1.loopbackAddress, output: d.dst, code: sharer1.code)
-            let deadline = Date().addingTimeInterval(60)
-            var reached = false
-            while Date() < deadline && p.isRunning {
-                if let partial = TransferTest.partials(in: d.dst).first,
-                   TransferTest.chunksOnDisk(partial: partial, source: file, chunks: chunks, only: target - 1)[0] {
-                    reached = true
-                    break
-                }
-                usleep(5_000)
-            }
+            let reached = TransferTest.waitUntilOnDisk(chunk: target - 1, in: d.dst, source: file, fetcher: p)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             XCTAssertTrue(reached, "run \(i + 1): chunk \(target - 1) never reached the disk (exit \(p.terminationStatus))")
@@ -102,6 +93,47 @@ final class ResumeAndIncrementalTests: XCTestCase {
         XCTAssertLessThanOrEqual(total, chunks + kills * TransferTest.maxWindow)
     }
 
+    /// Kills while the fetcher starts up (as soon as the sharer reports the PAKE done:
+    /// the fetcher is checking its partial file and writing its LMDB record) lose nothing
+    /// that an earlier run had verified.
+    func testFetcherKilledDuringStartupLosesNothing() throws {
+        let d = try TransferTest.Dirs(for: self, "gigi-earlykill")
+        let file = d.src.appendingPathComponent("early.bin")
+        try TransferTest.writeRandom(file, size: 32 << 20)
+        let sharer = try SharerProcess(test: self, home: d.alice, paths: [file.path], extra: ["--keep"])
+        let chunks = try XCTUnwrap(sharer.ready["chunks"] as? Int)
+        // First run: killed half way, so there is a partial file to check on every start.
+        let first = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: d.dst, code: sharer.code)
+        XCTAssertTrue(TransferTest.waitUntilOnDisk(chunk: chunks / 2, in: d.dst, source: file, fetcher: first))
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let partial = try XCTUnwrap(TransferTest.partials(in: d.dst).first)
+        let before = TransferTest.chunksOnDisk(partial: partial, source: file, chunks: chunks).filter { $0 }.count
+        XCTAssertGreaterThan(before, chunks / 2)
+        let early = 3
+        for i in 0..<early {
+            let p = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: d.dst, code: sharer.code)
+            XCTAssertNotNil(sharer.waitFor(event: "fetch_started", count: 2 + i, timeout: 30))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        }
+        let r = try GigiProcess.run(["fetch", "--json", "--peer", sharer.loopbackAddress, "-o", d.dst.path, sharer.code],
+                                    environment: GigiProcess.environment(home: d.bob), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try TransferTest.lastJSON(r)
+        let resumed = try XCTUnwrap(j["resumed_chunks"] as? Int), network = try XCTUnwrap(j["network_chunks"] as? Int)
+        XCTAssertGreaterThanOrEqual(resumed, before, "a kill during start-up lost verified chunks")
+        XCTAssertEqual(resumed + network, chunks)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path, andPath: d.dst.appendingPathComponent("early.bin").path))
+        // The sharer's count covers every run of this fetcher (one peer ID).
+        let served = try XCTUnwrap(sharer.waitFor(event: "fetch_completed", timeout: 20)?["chunks_served"] as? Int)
+        print("start-up kills: \(before) chunks on disk before \(early) early kills; last run resumed \(resumed), "
+              + "fetched \(network); sharer served \(served) for \(chunks)")
+        XCTAssertLessThanOrEqual(served, chunks + (1 + early) * TransferTest.maxWindow)
+        sharer.stop()
+    }
+
     /// The sharer is killed in the middle of a fetch: the fetcher stops with a
     /// clear error, and a fetch from a restarted sharer resumes.
     func testSharerKilledMidFetchThenResumed() throws {
@@ -114,14 +146,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let fetch = try GigiProcess.start(["fetch", "--json", "--peer", sharer1.loopbackAddress, "-o", d.dst.path, sharer1.code],
                                           environment: GigiProcess.environment(home: d.bob), stdout: out, stderr: err)
         let half = chunks / 2
-        let deadline = Date().addingTimeInterval(60)
-        var reached = false
-        while Date() < deadline && fetch.isRunning && !reached {
-            if let partial = TransferTest.partials(in: d.dst).first {
-                reached = TransferTest.chunksOnDisk(partial: partial, source: file, chunks: chunks, only: half)[0]
-            }
-            if !reached { usleep(5_000) }
-        }
+        let reached = TransferTest.waitUntilOnDisk(chunk: half, in: d.dst, source: file, fetcher: fetch)
         kill(sharer1.process.processIdentifier, SIGKILL)
         XCTAssertTrue(reached, "the fetch never reached half way")
         let stopBy = Date().addingTimeInterval(60)

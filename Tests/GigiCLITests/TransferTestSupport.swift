@@ -6,13 +6,14 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import GigiFiles
 import XCTest
 
 enum TransferTest {
     static let chunkSize = 262_144
-    /// FetchSchedulerConfig.maxWindow: requests one provider may have in flight,
-    /// hence chunks the sharer may have sent that a killed fetcher never wrote.
-    static let maxWindow = 64
+    /// Requests one provider may have in flight, hence chunks the sharer may
+    /// have sent that a killed fetcher never wrote.
+    static let maxWindow = FetchSchedulerConfig().maxWindow
 
     /// A file of `size` random bytes (from the kernel, fast even in a debug build).
     static func writeRandom(_ url: URL, size: Int) throws {
@@ -79,6 +80,20 @@ enum TransferTest {
         }
         if let c = only { return [same(c)] }
         return (0..<chunks).map(same)
+    }
+
+    /// Waits (up to `timeout`, while `fetcher` runs) until chunk `c` of the partial file in
+    /// `dir` holds the source's bytes; the fetcher writes in order, so all before it do too.
+    static func waitUntilOnDisk(chunk c: Int, in dir: URL, source: URL, fetcher: Process,
+                                timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && fetcher.isRunning {
+            if let partial = partials(in: dir).first, chunksOnDisk(partial: partial, source: source, chunks: c + 1, only: c)[0] {
+                return true
+            }
+            usleep(5_000)
+        }
+        return false
     }
 
     /// The last JSON line a finished command printed.
