@@ -155,6 +155,10 @@ let package = Package(
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
+        // GigiFiles/P2PHost for the lying-sharer test double (MaliciousSharerTests).
+        .testTarget(name: "GigiCLITests",
+                    dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiFiles", "P2PCore", "P2PHost",
+                                   .product(name: "NIOCore", package: "swift-nio")],
+                    swiftSettings: strict),
     ]
 )

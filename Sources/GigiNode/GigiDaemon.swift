@@ -170,6 +170,9 @@ public final class GigiDaemon: Sendable {
                 case .fetchCompleted(let p):
                     let served = await node.chunksServed(to: p)
                     bus.publish("share_fetched", ["peer": .string(p), "chunks_served": .int(served)])
+                case .fetchStopped(let p):
+                    let served = await node.chunksServed(to: p)
+                    bus.publish("share_fetch_stopped", ["peer": .string(p), "chunks_served": .int(served)])
                 case .wrongCode(let p, let n):
                     bus.publish("share_wrong_code", ["peer": .string(p), "failed_attempts": .int(n)])
                 case .closed(let r): bus.publish("share_closed", ["reason": .string(r)])

@@ -68,7 +68,7 @@ struct Share: AsyncParsableCommand {
             meter.finish()
             let addresses = await node.dialableAddresses()
             for s in share.skipped {
-                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory)\n".utf8))
+                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
             }
             if global.json {
                 var ready: [String: JSONValue] = [
@@ -142,6 +142,10 @@ struct Share: AsyncParsableCommand {
                     out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
                     if !json { Console.out("Sent to \(peer).") }
                     if !keep { return .done }
+                case .fetchStopped(let peer):
+                    let served = await node.chunksServed(to: peer)
+                    out.emit(["event": "fetch_stopped", "peer": .string(peer), "chunks_served": .int(served)])
+                    if !json { Console.err("gigi: \(peer) stopped fetching before the end (it may resume)") }
                 case .wrongCode(let peer, let n):
                     out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
                     if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
