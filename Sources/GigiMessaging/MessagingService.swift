@@ -165,6 +165,8 @@ public actor MessagingService {
         let continuation: CheckedContinuation<DMSendResult, Never>
         let info: DMInfo
         let timer: Task<Void, Never>
+        /// Stays through failed delivery rounds (answered only by delivery, refusal, expiry or the timeout).
+        let patient: Bool
     }
 
     /// One peer's outbox.
@@ -284,8 +286,14 @@ public actor MessagingService {
     // MARK: Sending
 
     /// Stores `text` for `peer` (message queued + outbox record, one transaction), then
-    /// tries to deliver it for up to `config.sendTimeout`.
-    public func send(text: String, to peer: PeerID, replyTo: [UInt8]? = nil) async throws -> DMSendResult {
+    /// tries to deliver it for up to `timeout` (default `config.sendTimeout`).
+    ///
+    /// By default a failed attempt (peer unreachable) answers `.queued` at once; with
+    /// `waitThroughFailures` the call keeps waiting until the timeout, so a peer that
+    /// shows up meanwhile (`peerReachable`) still gets it delivered within the call.
+    /// Either way the message stays in the outbox until delivered, refused or expired.
+    public func send(text: String, to peer: PeerID, replyTo: [UInt8]? = nil, timeout: Duration? = nil,
+                     waitThroughFailures: Bool = false) async throws -> DMSendResult {
         guard running else { throw MessagingError.notRunning }
         guard !text.isEmpty else { throw MessagingError.emptyText }
         guard text.utf8.count <= DMWire.maxTextBytes else {
@@ -331,13 +339,14 @@ public actor MessagingService {
             return .queued(info, reason: "messaging stopped")
         }
         return await withCheckedContinuation { continuation in
-            let timeout = config.sendTimeout
+            let timeout = timeout ?? config.sendTimeout
             let timer = Task { [self] in
                 try? await Task.sleep(for: timeout)
                 if Task.isCancelled { return }
-                await resolveWaiter(peer, id, .queued(info, reason: "no acknowledgement within \(timeout)"))
+                timedOut(peer, id, info, after: timeout)
             }
-            queues[peer]!.waiters[id] = Waiter(continuation: continuation, info: info, timer: timer)
+            queues[peer]!.waiters[id] = Waiter(continuation: continuation, info: info, timer: timer,
+                                               patient: waitThroughFailures)
             kick(peer, force: true)
         }
     }
@@ -532,7 +541,7 @@ public actor MessagingService {
         }
         queues[peer] = q
         if let failure {
-            resolveWaiters(of: peer, reason: failure)
+            resolveWaiters(of: peer, reason: failure, includingPatient: false)
             logger.debug("delivery round failed", metadata: ["peer": "\(peer)", "reason": "\(failure)",
                                                              "queued": "\(q.live.count)"])
         } else {
@@ -715,9 +724,18 @@ public actor MessagingService {
         }
     }
 
-    private func resolveWaiters(of peer: PeerID, reason: String) {
+    /// Answers the peer's waiting `send` calls with `.queued` (all of them, or the impatient ones).
+    private func resolveWaiters(of peer: PeerID, reason: String, includingPatient: Bool = true) {
         guard let waiters = queues[peer]?.waiters else { return }
-        for (id, w) in waiters { resolveWaiter(peer, id, .queued(w.info, reason: reason)) }
+        for (id, w) in waiters where includingPatient || !w.patient {
+            resolveWaiter(peer, id, .queued(w.info, reason: reason))
+        }
+    }
+
+    private func timedOut(_ peer: PeerID, _ id: [UInt8], _ info: DMInfo, after timeout: Duration) {
+        var reason = "no acknowledgement within \(timeout)"
+        if let last = queues[peer]?.lastError { reason += " (last attempt: \(last))" }
+        resolveWaiter(peer, id, .queued(info, reason: reason))
     }
 
     // MARK: Inbound

@@ -247,6 +247,28 @@ final class MessagingServiceTests: XCTestCase {
         b.store.environment.close()
     }
 
+    func testPatientSendIsDeliveredWhenThePeerShowsUpWithinTheTimeout() async throws {
+        let a = try await makeNode(self)
+        let b = try await makeNode(self)
+        let sending = Task { try await a.service.send(text: "wait for it", to: b.peerID, timeout: .seconds(20),
+                                                      waitThroughFailures: true) }
+        // The first attempt fails (no address); then discovery finds b.
+        let failedOnce = await eventually { await a.service.outboxSize == 1 }
+        XCTAssertTrue(failedOnce)
+        try await Task.sleep(for: .milliseconds(100))
+        await introduce(a, to: b)
+        await a.service.peerReachable(b.peerID)
+        let result = try await sending.value
+        XCTAssertTrue(result.isDelivered, "\(result)")
+        // Without waitThroughFailures the same situation answers queued at once.
+        let c = P2PPrivateKey().peerID
+        let quick = try await a.service.send(text: "nobody home", to: c, timeout: .seconds(20))
+        guard case .queued(_, let reason) = quick else { return XCTFail("\(quick)") }
+        XCTAssertTrue(reason.contains("No address"), reason)
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     func testRestartWithAFullOutboxDeliversEverythingExactlyOnce() async throws {
         let a = try await makeNode(self)
         let b = try await makeNode(self)
