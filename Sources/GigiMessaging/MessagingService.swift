@@ -94,6 +94,14 @@ public struct DMInfo: Sendable, Hashable {
 
     public var idHex: String { Hex.encode(id) }
 
+    /// `text` safe to print on a terminal: control characters other than newline and tab
+    /// (escape sequences a peer could use to rewrite the screen) become U+FFFD.
+    public var displayText: String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+            scalar == "\n" || scalar == "\t" || scalar.properties.generalCategory != .control ? scalar : "\u{FFFD}"
+        }))
+    }
+
     init(peer: String, record r: MessageRecord, unread: Bool) {
         id = r.id
         self.peer = peer

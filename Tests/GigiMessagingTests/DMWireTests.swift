@@ -2,6 +2,7 @@
 
 import GigiCBOR
 import GigiStore
+import Foundation
 import XCTest
 @testable import GigiMessaging
 
@@ -142,6 +143,12 @@ final class DMWireTests: XCTestCase {
         XCTAssertFalse(limits.takeToken("a", now: 0.05))
         XCTAssertTrue(limits.takeToken("a", now: 1), "10 tokens refilled after a second")
         XCTAssertTrue(limits.takeToken("b", now: 1))
+    }
+
+    func testDisplayText() {
+        let record = MessageRecord(id: [UInt8](repeating: 0, count: 16), sender: "p", direction: .incoming, status: .received,
+                                   body: "line 1\n\tline 2 \u{1b}[2Jgone\u{7}\u{9b}", sent: Date())
+        XCTAssertEqual(DMInfo(peer: "p", record: record, unread: true).displayText, "line 1\n\tline 2 \u{FFFD}[2Jgone\u{FFFD}\u{FFFD}")
     }
 
     func testDisplayName() {
