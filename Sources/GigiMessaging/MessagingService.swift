@@ -155,6 +155,8 @@ public actor MessagingService {
     nonisolated let logger = Logger(label: "gigi.dm")
     private nonisolated let subscribers = NIOLockedValueBox(Subscribers())
     private nonisolated let ownPeer: String
+    /// Peer ID → its text (Base58 encoding shows up in profiles); cleared beyond 4096 entries.
+    private nonisolated let peerNames = NIOLockedValueBox<[PeerID: String]>([:])
 
     private struct Subscribers: Sendable {
         var next: UInt64 = 0
@@ -316,7 +318,7 @@ public actor MessagingService {
         let ms = DMMessageIDGenerator.milliseconds(of: id)
         let request = DMRequest(id: id, text: text, sentAt: ms, nick: nickname, replyTo: replyTo)
         let payload = try DMWire.encode(request)
-        let conversation = peer.description
+        let conversation = name(of: peer)
         let key = MessageKey(conversation: conversation, messageID: id)
         let record = MessageRecord(id: id, sender: ownPeer, direction: .outgoing, status: .queued, body: text,
                                    sent: Date(dmMilliseconds: ms), nickname: nickname, replyTo: replyTo)
@@ -665,7 +667,7 @@ public actor MessagingService {
     private func attemptFinished(_ peer: PeerID, _ ref: Ref, _ outcome: Outcome, record: MessageRecord?) {
         guard queues[peer] != nil else { return }
         queues[peer]!.inFlight.remove(ref.id)
-        let info = record.map { DMInfo(peer: peer.description, record: $0, unread: false) }
+        let info = record.map { DMInfo(peer: name(of: peer), record: $0, unread: false) }
         switch outcome {
         case .delivered:
             removeFromOutbox(peer, ref.id)
@@ -715,7 +717,7 @@ public actor MessagingService {
             queues[peer]?.inFlight.remove(ref.id)
             removeFromOutbox(peer, ref.id)
             guard let record else { continue }
-            let info = DMInfo(peer: peer.description, record: record, unread: false)
+            let info = DMInfo(peer: name(of: peer), record: record, unread: false)
             resolveWaiter(peer, ref.id, .queued(info, reason: "expired"))
             emit(.expired(info))
         }
@@ -788,7 +790,7 @@ public actor MessagingService {
     }
 
     private nonisolated func serveInbound(_ stream: P2PStream) async {
-        let peer = stream.remotePeer.description
+        let peer = name(of: stream.remotePeer)
         switch await admit(peer) {
         case .admitted: break
         case .notRunning:
@@ -871,6 +873,16 @@ public actor MessagingService {
     }
 
     // MARK: Helpers
+
+    nonisolated func name(of peer: PeerID) -> String {
+        if let known = peerNames.withLockedValue({ $0[peer] }) { return known }
+        let text = peer.description
+        peerNames.withLockedValue { names in
+            if names.count >= 4096 { names.removeAll(keepingCapacity: true) }
+            names[peer] = text
+        }
+        return text
+    }
 
     /// Key order within a conversation (milliseconds, then sequence).
     static func precedes(_ a: MessageKey, _ b: MessageKey) -> Bool {
