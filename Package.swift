@@ -107,6 +107,10 @@ let package = Package(
         .executableTarget(name: "gigi-store-tool", dependencies: ["GigiStore", "GigiCrypto"],
                           swiftSettings: strict),
 
+        // Benchmark of GigiMessaging (not installed; see scripts/bench-dm).
+        .executableTarget(name: "gigi-dm-bench", dependencies: ["GigiMessaging", "GigiStore", "P2PHost", "P2PCore"],
+                          swiftSettings: strict),
+
         // ── Tests ───────────────────────────────────────────────────────────
         .testTarget(name: "GigiCryptoTests", dependencies: ["GigiCrypto"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
