@@ -14,8 +14,6 @@ extension GigiDaemon {
         case "unshare": return try await unshare(p)
         case "shares": return listShares()
         case "fetch": return try await fetch(p)
-        case "peers": return ["peers": .array(await node.lanPeers().map(\.json)),
-                              "lan_discovery": .bool(node.lanDiscoveryEnabled)]
         default:
             if let result = try await extraDispatch(method, p) { return result }
             throw GigiError("Unknown control method '\(TerminalSafe.escape(method))'; see docs/control-api.md.",
@@ -141,6 +139,6 @@ extension GigiDaemon {
 
     /// Methods added by other parts of the daemon (messaging, discovery); nil: unknown.
     func extraDispatch(_ method: String, _ p: [String: JSONValue]) async throws -> JSONValue? {
-        nil
+        try await node.call(method, p)
     }
 }

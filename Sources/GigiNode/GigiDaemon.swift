@@ -108,6 +108,7 @@ public final class GigiDaemon: Sendable {
         }
         daemon.forwardShareEvents()
         daemon.forwardLANEvents()
+        daemon.forwardMessageEvents()
         return daemon
     }
 
@@ -143,7 +144,7 @@ public final class GigiDaemon: Sendable {
     }
 
     private func forwardLANEvents() {
-        guard let events = node.lanEvents else { return }
+        guard let events = node.lanFeed.withLock({ f -> AsyncStream<LANPeerEvent>? in let e = f; f = nil; return e }) else { return }
         let bus = self.bus
         Task {
             for await e in events {
@@ -156,6 +157,14 @@ public final class GigiDaemon: Sendable {
                     bus.publish("peer_expired", o)
                 }
             }
+        }
+    }
+
+    private func forwardMessageEvents() {
+        let events = node.messageEvents
+        let bus = self.bus
+        Task {
+            for await (name, value) in events { bus.publish(name, value.object ?? [:]) }
         }
     }
 

@@ -14,6 +14,7 @@ import GigiBase
 import GigiCrypto
 import GigiDNS
 import GigiFiles
+import GigiMessaging
 import GigiStore
 import Logging
 import P2PCore
@@ -34,6 +35,8 @@ public struct GigiNodeOptions: Sendable {
     public var nickname: String
     /// Keep discovered LAN peers in the store (the daemon does; one-shot commands do not).
     public var rememberLANPeers: Bool
+    /// Direct-message limits, timeouts and the outbox expiry.
+    public var messaging = MessagingConfig()
     public var logger: Logger
 
     public init(home: String, listen: [String] = ["/ip4/0.0.0.0/tcp/0"], identityFile: String? = nil,
@@ -98,6 +101,10 @@ public final class GigiNode: Sendable {
     let identity: P2PPrivateKey
     /// LAN discovery, when enabled.
     let lan: GigiDNSService?
+    /// Direct messages (`/gigi/dm/1.0.0`) and the outbox.
+    let messaging: MessagingService
+    /// LAN changes, after the node has used them (addresses, outbox); for the daemon's events.
+    let lanFeed = Locked<AsyncStream<LANPeerEvent>?>(nil)
     /// Rendezvous keys of the shares being served, by share id (announced on the LAN).
     let rendezvous = Locked<[[UInt8]: [UInt8]]>([:])
 
@@ -105,8 +112,9 @@ public final class GigiNode: Sendable {
     public var peerID: String { host.peerID.description }
 
     private init(options: GigiNodeOptions, identity: P2PPrivateKey, host: P2PHost, index: FileIndex,
-                 lan: GigiDNSService?) {
+                 lan: GigiDNSService?, messaging: MessagingService) {
         self.options = options
+        self.messaging = messaging
         self.identity = identity
         self.host = host
         self.index = index
@@ -150,9 +158,22 @@ public final class GigiNode: Sendable {
             await host.shutdown()
             throw error
         }
-        let node = GigiNode(options: options, identity: identity, host: host, index: index, lan: lan)
+        let messaging: MessagingService
+        do {
+            messaging = try MessagingService(host: host, store: index.store, nickname: options.nickname,
+                                             config: options.messaging)
+            try await messaging.start()
+        } catch {
+            await lan?.stop(goodbye: false)
+            await host.shutdown()
+            throw error
+        }
+        let node = GigiNode(options: options, identity: identity, host: host, index: index, lan: lan,
+                            messaging: messaging)
         await node.registerHandlers()
         if let lan { lan.setListenAddresses(await node.dialableAddresses()) }
+        let feed = node.startLANFeed()
+        node.lanFeed.withLock { $0 = feed }
         return node
     }
 
@@ -180,6 +201,7 @@ public final class GigiNode: Sendable {
 
     /// Stops serving, closes connections, and closes the store.
     public func shutdown() async {
+        await messaging.stop()
         await lan?.stop(goodbye: true)
         await shares.finish()
         await host.shutdown()

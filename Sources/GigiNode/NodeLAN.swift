@@ -2,6 +2,7 @@
 
 import Foundation
 import GigiDNS
+import P2PCore
 
 /// A peer seen on the LAN.
 public struct LANPeer: Sendable, Equatable {
@@ -22,6 +23,29 @@ public enum LANPeerEvent: Sendable, Equatable {
 extension GigiNode {
     /// Whether LAN discovery runs on this node.
     public var lanDiscoveryEnabled: Bool { lan != nil }
+
+    /// Feeds what the LAN tells into the host's address book and the outbox:
+    /// a peer seen on the LAN may have messages waiting for it.
+    func startLANFeed() -> AsyncStream<LANPeerEvent>? {
+        guard let events = lanEvents else { return nil }
+        let host = self.host, messaging = self.messaging
+        let (out, continuation) = AsyncStream<LANPeerEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        Task {
+            for await e in events {
+                switch e {
+                case .discovered(let p), .updated(let p):
+                    if let id = try? PeerID(p.peerID) {
+                        await host.addAddresses(p.addresses.compactMap { try? Multiaddr($0) }, for: id)
+                        await messaging.peerReachable(id)
+                    }
+                case .expired: break
+                }
+                continuation.yield(e)
+            }
+            continuation.finish()
+        }
+        return out
+    }
 
     /// LAN peer changes (one consumer). Nil when discovery is off.
     public var lanEvents: AsyncStream<LANPeerEvent>? {

@@ -265,12 +265,18 @@ public struct MessageKey: StoreKey, Hashable, Sendable {
 public enum MessageDirection: String, Codable, Sendable { case incoming, outgoing }
 
 public enum MessageStatus: String, Codable, Sendable {
-    /// Outgoing, waiting in the outbox.
+    /// Outgoing, waiting in the outbox (written by early builds; read it as `queued`).
     case pending
+    /// Outgoing, in the outbox: not yet attempted, or the peer was unreachable.
+    case queued
+    /// Outgoing, written to the peer but not (yet) acknowledged; still in the outbox.
+    case sent
     /// Outgoing, acknowledged by the peer (direct) or published (group).
     case delivered
-    /// Outgoing, given up (expired).
+    /// Outgoing, refused by the peer for good (e.g. `bad_request`); out of the outbox.
     case failed
+    /// Outgoing, not delivered before the outbox expiry; out of the outbox.
+    case expired
     /// Incoming.
     case received
 }
@@ -285,10 +291,18 @@ public struct MessageRecord: StoreRecord, Hashable, Sendable {
     public var status: MessageStatus
     public var body: String
     public var sent: Date
+    /// Incoming: when this node stored it. Outgoing: the peer's `received_at` from its acknowledgement.
     public var received: Date?
+    /// The sender's self-chosen nickname as it came with the message (untrusted, display only).
+    public var nickname: String?
+    /// Id of the message this one answers.
+    public var replyTo: [UInt8]?
+    /// Why delivery failed or expired (outgoing), for `failed` / `expired`.
+    public var failure: String?
 
     public init(id: [UInt8], sender: String, direction: MessageDirection, status: MessageStatus, body: String,
-                sent: Date, received: Date? = nil) {
+                sent: Date, received: Date? = nil, nickname: String? = nil, replyTo: [UInt8]? = nil,
+                failure: String? = nil) {
         self.id = id
         self.sender = sender
         self.direction = direction
@@ -296,10 +310,14 @@ public struct MessageRecord: StoreRecord, Hashable, Sendable {
         self.body = body
         self.sent = sent
         self.received = received
+        self.nickname = nickname
+        self.replyTo = replyTo
+        self.failure = failure
     }
 
     enum CodingKeys: String, CodingKey {
         case id = "i", sender = "f", direction = "d", status = "s", body = "b", sent = "t", received = "r"
+        case nickname = "n", replyTo = "p", failure = "x"
     }
 }
 
@@ -340,15 +358,21 @@ public struct ContactRecord: StoreRecord, Hashable, Sendable {
     public var added: Date
     public var blocked: Bool
     public var note: String?
+    /// Multiaddrs given with `gigi contacts add --addr`, as strings (nil in old records).
+    public var addresses: [String]?
 
-    public init(nickname: String, added: Date = Date(), blocked: Bool = false, note: String? = nil) {
+    public init(nickname: String, added: Date = Date(), blocked: Bool = false, note: String? = nil,
+                addresses: [String]? = nil) {
         self.nickname = nickname
         self.added = added
         self.blocked = blocked
         self.note = note
+        self.addresses = addresses
     }
 
-    enum CodingKeys: String, CodingKey { case nickname = "n", added = "a", blocked = "b", note = "o" }
+    enum CodingKeys: String, CodingKey {
+        case nickname = "n", added = "a", blocked = "b", note = "o", addresses = "m"
+    }
 }
 
 /// A group chat, keyed by group id (the peer-ID string of the group key).

@@ -96,13 +96,3 @@ struct DaemonStop: AsyncParsableCommand {
         if !global.json { Console.out("stopped") }
     }
 }
-
-extension JSONValue {
-    var doubleValue: Double? {
-        switch self {
-        case .double(let d): return d
-        case .int(let i): return Double(i)
-        default: return nil
-        }
-    }
-}
