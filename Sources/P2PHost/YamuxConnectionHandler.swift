@@ -68,6 +68,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     /// Set once the connection object exists (right after construction); cleared on removal.
     var connection: P2PConnection?
     private var inReadBurst = false
+    /// Nesting of `perform` (events may call into the session again).
+    private var depth = 0
     private var needsFlush = false
     private var closing = false
     private var closedReason: String?
@@ -132,13 +134,23 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
 
     // MARK: - Session actions
 
+    /// Performs the session's actions: first every `.send`, in order, then the events.
+    /// Handling an event may call into the session again (a writer resumed by `.writable`,
+    /// a window update for consumed data) and write that call's frames at once, so this
+    /// call's frames must be on the channel before: otherwise a resumed writer's DATA
+    /// could overtake the same stream's DATA released by the window update that resumed it.
     private func perform(_ actions: [YamuxAction]) {
-        for action in actions {
-            switch action {
-            case .send(let bytes):
-                guard let context else { continue }
+        depth += 1
+        if let context {
+            for case .send(let bytes) in actions {
                 context.write(wrapOutboundOut(bytes), promise: nil)
                 needsFlush = true
+            }
+        }
+        for action in actions {
+            switch action {
+            case .send:
+                continue
             case .inboundStream(let id):
                 let slot = StreamSlot(id: id, phase: .inbound(MultistreamListener(protocols: core.supportedProtocols())))
                 slots[id] = slot
@@ -178,13 +190,16 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                 closeChannel()
             }
         }
+        depth -= 1
+        guard depth == 0 else { return }
         updateIdleTimer()
         if !inReadBurst { flushIfNeeded() }
     }
 
+    /// Flushes what was written, once per read burst or operation (not from nested calls).
     private func flushIfNeeded(force: Bool = false) {
         guard needsFlush, let context else { return }
-        if inReadBurst && !force { return }
+        if (inReadBurst || depth > 0) && !force { return }
         needsFlush = false
         context.flush()
     }
@@ -407,9 +422,10 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     // MARK: - Writes
 
     private func serviceWrite(_ slot: StreamSlot) {
+        // Taken out while in progress: a flush inside may report writability and re-enter.
         guard var write = slot.write else { return }
+        slot.write = nil
         if let failure = slot.failure {
-            slot.write = nil
             return write.promise.fail(failure)
         }
         while write.remaining.readableBytes > 0 {
@@ -421,11 +437,9 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             do {
                 perform(try session.write(chunk, on: slot.id))
             } catch {
-                slot.write = nil
-                return write.promise.fail(P2PStreamError.closed)
+                return write.promise.fail(slot.failure ?? P2PStreamError.closed)
             }
         }
-        slot.write = nil
         write.promise.succeed(())
     }
 
