@@ -4,6 +4,7 @@
 import GigiCrypto
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import P2PCore
 @testable import P2PHost
 import XCTest
@@ -142,6 +143,34 @@ final class P2PHostTests: XCTestCase {
         XCTAssertEqual(serverSide, 1)
         await client.shutdown()
         await server.shutdown()
+    }
+
+    /// A TCP listener that accepts and never speaks: dials to it stay pending until the
+    /// upgrade timeout.
+    func testPendingDialLimitAndUpgradeTimeout() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let address = try Multiaddr.tcp(ipAddress: "127.0.0.1", port: UInt16(silent.localAddress!.port!))
+        var config = P2PHostConfig()
+        config.maxPendingDials = 1
+        config.upgradeTimeout = .milliseconds(500)
+        let client = P2PHost(identity: P2PPrivateKey(), config: config)
+        let first = Task { try await client.connect(address) }
+        let pending = await eventually { client.core.state.withLockedValue { $0.pendingDials } == 1 }
+        XCTAssertTrue(pending)
+        do {
+            _ = try await client.connect(address)
+            XCTFail("a second dial was admitted past maxPendingDials")
+        } catch P2PHostError.limitReached {}
+        do {
+            _ = try await first.value
+            XCTFail("the upgrade with a silent peer succeeded")
+        } catch P2PHostError.timeout {}
+        let drained = client.core.state.withLockedValue { ($0.pendingDials, $0.upgrading) }
+        XCTAssertEqual(drained.0, 0)
+        XCTAssertEqual(drained.1, 0)
+        await client.shutdown()
+        try await silent.close()
     }
 
     func testNewStreamWithoutAddressesFails() async throws {

@@ -112,9 +112,30 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testPeerThatNeverAnswersPingsIsDropped() async throws {
+        var config = P2PHostConfig()
+        config.keepAliveInterval = .milliseconds(50)
+        config.keepAliveTimeout = .milliseconds(300)
+        let (server, address) = try await makeListeningHost(config: config)
+        let events = server.events
+        let peer = try await RawPeer.connect(to: address)
+        try await peer.upgradeToYamux()  // and then stays silent: no PING answers
+        let closed = await peer.waitClosed()
+        XCTAssertTrue(closed)
+        var iterator = events.makeAsyncIterator()
+        guard case .connected? = await iterator.next() else { return XCTFail("no connected event") }
+        guard case .disconnected(_, let why)? = await iterator.next() else { return XCTFail("no disconnected event") }
+        XCTAssertTrue(why.contains("keep-alive"), why)
+        await peer.close()
+        await server.shutdown()
+    }
+
     func testConnectionWithOpenStreamIsNotIdle() async throws {
         var config = P2PHostConfig()
         config.idleTimeout = .milliseconds(200)
+        // Pings every 20 ms must be answered in time, or the connection would be dropped.
+        config.keepAliveInterval = .milliseconds(20)
+        config.keepAliveTimeout = .milliseconds(400)
         let (server, address) = try await makeListeningHost(config: config)
         let client = P2PHost(identity: P2PPrivateKey())
         let connection = try await client.connect(address)
