@@ -240,10 +240,10 @@ final class HostCore: Sendable {
     private func configure(_ channel: Channel, inbound: Bool, expectedPeer: PeerID?) throws -> EventLoopFuture<P2PConnection> {
         let promise = channel.eventLoop.makePromise(of: P2PConnection.self)
         let setup = ConnectionSetup(isInbound: inbound, identity: identity, expectedPeer: expectedPeer,
-                                    logger: logger, upgraded: promise) { [self] channel, peer in
+                                    logger: logger, upgraded: promise) { [self] channel, key in
             let handler = YamuxConnectionHandler(role: inbound ? .server : .client, core: self)
             let connection = P2PConnection(
-                id: makeID(), remotePeer: peer,
+                id: makeID(), remoteKey: key,
                 remoteAddress: TCPTransport.multiaddr(channel.remoteAddress) ?? Multiaddr([]),
                 localAddress: TCPTransport.multiaddr(channel.localAddress) ?? Multiaddr([]),
                 isInbound: inbound, channel: channel, handler: handler)

@@ -17,6 +17,7 @@ final class P2PHostTests: XCTestCase {
 
         let connection = try await client.connect(address)
         XCTAssertEqual(connection.remotePeer, server.peerID)
+        XCTAssertEqual(connection.remotePublicKey.peerID, server.peerID)
         XCTAssertFalse(connection.isInbound)
         XCTAssertEqual(connection.remoteAddress, address.withoutTrailingPeerID)
 
