@@ -39,6 +39,8 @@ public struct P2PHostConfig: Sendable {
     public var dialTimeout: TimeAmount = .seconds(10)
     /// Multistream + Noise + Yamux negotiation must finish within this.
     public var upgradeTimeout: TimeAmount = .seconds(15)
+    /// A stream's multistream negotiation (either direction) must finish within this.
+    public var streamNegotiationTimeout: TimeAmount = .seconds(10)
     /// A connection without streams for this long is closed.
     public var idleTimeout: TimeAmount = .seconds(120)
     /// Yamux PING period (also measures the RTT for window auto-tuning).

@@ -33,6 +33,8 @@ final class StreamSlot {
     var phase: Phase
     /// Negotiation input not yet consumed by the multistream machine.
     var negotiation: ByteBuffer?
+    /// Fails the negotiation if it does not finish in time.
+    var negotiationTimer: Scheduled<Void>?
     /// Delivered payload not yet read by the application.
     var inbound = CircularBuffer<ByteBuffer>(initialCapacity: 8)
     var inboundBytes = 0
@@ -159,6 +161,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                     slot.phase = .inbound(listener)
                     sendOnStream(slot, header)
                 }
+                armNegotiationTimer(slot)
             case .data(let id, let bytes):
                 guard let slot = slots[id] else {
                     perform(session.consumed(bytes.readableBytes, on: id, now: .now()))
@@ -265,6 +268,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                 slot.phase = .open
             }
             logger.debug("stream negotiation failed", metadata: ["stream": "\(slot.id)", "reason": "\(reason)"])
+            slot.negotiationTimer?.cancel()
+            slot.negotiationTimer = nil
             slot.released = true
             resetStream(slot)
         }
@@ -273,6 +278,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private func selected(_ slot: StreamSlot, _ protocolID: String, rest: ByteBuffer) {
         let phase = slot.phase
         slot.phase = .open
+        slot.negotiationTimer?.cancel()
+        slot.negotiationTimer = nil
         if rest.readableBytes > 0 {
             slot.inbound.append(rest)
             slot.inboundBytes += rest.readableBytes
@@ -293,12 +300,28 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    private func failNegotiation(_ slot: StreamSlot, _ reason: String, connectionGone: Bool = false) {
+    private func armNegotiationTimer(_ slot: StreamSlot) {
+        guard let context else { return }
+        let timeout = core.config.streamNegotiationTimeout
+        slot.negotiationTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self, weak slot] in
+            guard let self, let slot, self.slots[slot.id] === slot else { return }
+            slot.negotiationTimer = nil
+            self.logger.debug("stream negotiation timed out", metadata: ["stream": "\(slot.id)"])
+            self.failNegotiation(slot, "no answer within \(timeout)", timedOut: true)
+            self.flushIfNeeded()
+        }
+    }
+
+    private func failNegotiation(_ slot: StreamSlot, _ reason: String, connectionGone: Bool = false,
+                                 timedOut: Bool = false) {
+        slot.negotiationTimer?.cancel()
+        slot.negotiationTimer = nil
         switch slot.phase {
         case .outbound(_, _, let promise):
             slot.phase = .open
             slot.released = true
-            promise.fail(connectionGone ? P2PHostError.connectionClosed(reason) : P2PHostError.negotiationFailed(reason))
+            promise.fail(timedOut ? P2PHostError.timeout
+                         : connectionGone ? P2PHostError.connectionClosed(reason) : P2PHostError.negotiationFailed(reason))
             resetStream(slot)
         case .inbound:
             slot.phase = .open
@@ -554,9 +577,11 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             var dialer = MultistreamDialer(protocols: Array(protocols.prefix(Multistream.maxProposals)))
             let first = dialer.start()
             let negotiated = context!.eventLoop.makePromise(of: String.self)
-            slots[id] = StreamSlot(id: id, phase: .outbound(dialer, protocols: protocols, negotiated))
+            let slot = StreamSlot(id: id, phase: .outbound(dialer, protocols: protocols, negotiated))
+            slots[id] = slot
             perform(actions)
-            sendOnStream(slots[id]!, first)
+            sendOnStream(slot, first)
+            armNegotiationTimer(slot)
             negotiated.futureResult.whenComplete { result in
                 switch result {
                 case .success(let selected): promise.succeed((id, selected))
@@ -605,6 +630,23 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         collect(slot)
         flushIfNeeded()
         promise.succeed(())
+    }
+
+    /// The task waiting on a read or write of the stream was cancelled: fail that operation
+    /// with `CancellationError` and reset the stream (a partly done read or write leaves it
+    /// in no state worth continuing).
+    func cancelOperations(_ id: YamuxStreamID) {
+        guard let slot = slots[id], slot.read != nil || slot.write != nil else { return }
+        if let read = slot.read {
+            slot.read = nil
+            read.promise.fail(CancellationError())
+        }
+        if let write = slot.write {
+            slot.write = nil
+            write.promise.fail(CancellationError())
+        }
+        resetStream(slot)
+        flushIfNeeded()
     }
 
     func reset(_ id: YamuxStreamID) {
