@@ -73,6 +73,12 @@ public final class P2PConnection: Sendable, Hashable, CustomStringConvertible {
         return (try? await channel.eventLoop.submit { handler.value.streamCount }.get()) ?? 0
     }
 
+    /// Inbound bytes buffered for this connection's readers (bounded by the receive windows).
+    public func bufferedInboundBytes() async -> Int {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.value.bufferedInboundBytes }.get()) ?? 0
+    }
+
     /// The last measured round-trip time (Yamux PING), if any.
     public func roundTripTime() async -> TimeAmount? {
         let handler = self.handler

@@ -682,5 +682,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     var streamCount: Int { slots.count }
+    /// Inbound bytes buffered for readers, over all streams (tests check it stays within windows).
+    var bufferedInboundBytes: Int { slots.values.reduce(0) { $0 + $1.inboundBytes + ($1.negotiation?.readableBytes ?? 0) } }
     var rtt: TimeAmount? { lastRTT }
 }

@@ -50,6 +50,12 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         let stalled = written.withLockedValue { $0 }
         XCTAssertLessThanOrEqual(stalled, window + queue + 64 * 1024, "the sender was not held to one window")
         XCTAssertEqual(received.withLockedValue { $0 }, 0)
+        // The receiving side holds at most one window for the reader that does not read.
+        let serverSide = await server.connections()
+        XCTAssertEqual(serverSide.count, 1)
+        let buffered = await serverSide[0].bufferedInboundBytes()
+        XCTAssertGreaterThan(buffered, 0)
+        XCTAssertLessThanOrEqual(buffered, window)
 
         gate.open()
         try await writer.value
