@@ -507,11 +507,15 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private func keepAlive() {
         guard !closing else { return }
         let now = NIODeadline.now()
-        if let sent = pingSentAt, now - sent > core.config.keepAliveTimeout {
-            return close(reason: "keep-alive ping unanswered for \(core.config.keepAliveTimeout)", goAway: .normal)
+        if let sent = pingSentAt {
+            // One ping at a time: a new one would supersede it and its late answer be ignored.
+            if now - sent > core.config.keepAliveTimeout {
+                return close(reason: "keep-alive ping unanswered for \(core.config.keepAliveTimeout)", goAway: .normal)
+            }
+        } else {
+            pingSentAt = now
+            perform(session.ping(now: now))
         }
-        if pingSentAt == nil { pingSentAt = now }
-        perform(session.ping(now: now))
         keepAliveTask = context?.eventLoop.assumeIsolated().scheduleTask(in: core.config.keepAliveInterval) {
             [weak self] in self?.keepAlive()
         }

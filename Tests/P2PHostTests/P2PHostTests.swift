@@ -154,7 +154,7 @@ final class P2PHostTests: XCTestCase {
         let address = try Multiaddr.tcp(ipAddress: "127.0.0.1", port: UInt16(silent.localAddress!.port!))
         var config = P2PHostConfig()
         config.maxPendingDials = 1
-        config.upgradeTimeout = .milliseconds(500)
+        config.upgradeTimeout = .seconds(2)
         let client = P2PHost(identity: P2PPrivateKey(), config: config)
         let first = Task { try await client.connect(address) }
         let pending = await eventually { client.core.state.withLockedValue { $0.pendingDials } == 1 }

@@ -127,7 +127,7 @@ final class YamuxConnectionHandlerTests: XCTestCase {
 
     func testStreamNegotiationTimesOutBothWays() async throws {
         var config = P2PHostConfig()
-        config.streamNegotiationTimeout = .milliseconds(200)
+        config.streamNegotiationTimeout = .seconds(1)
         let (server, address) = try await makeListeningHost(config: config)
         let peer = try await RawPeer.connect(to: address)
         try await peer.upgradeToYamux()
@@ -193,7 +193,7 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         config.idleTimeout = .milliseconds(200)
         // Pings every 20 ms must be answered in time, or the connection would be dropped.
         config.keepAliveInterval = .milliseconds(20)
-        config.keepAliveTimeout = .milliseconds(400)
+        config.keepAliveTimeout = .seconds(2)
         let (server, address) = try await makeListeningHost(config: config)
         let client = P2PHost(identity: P2PPrivateKey())
         let connection = try await client.connect(address)
