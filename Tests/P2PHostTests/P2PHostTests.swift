@@ -228,6 +228,39 @@ final class P2PHostTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// Many hosts, many streams each, at once; afterwards every stream is forgotten on both
+    /// sides (nothing leaks once both directions closed and the objects are gone).
+    func testManyClientsAndStreamsAtOnceLeaveNoStreamsBehind() async throws {
+        let (server, address) = try await makeListeningHost()
+        let clients = (0..<16).map { _ in P2PHost(identity: P2PPrivateKey()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (c, client) in clients.enumerated() {
+                for s in 0..<4 {
+                    group.addTask {
+                        let connection = try await client.connect(address)
+                        let payload = pseudoRandomBytes(64 * 1024 + c * 4 + s, seed: UInt64(c * 10 + s + 1))
+                        try await assertEchoes(client, on: connection, payload)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for client in clients {
+            let connections = await client.connections()
+            XCTAssertEqual(connections.count, 1, "connect must reuse the connection")
+            let empty = await eventually { await connections[0].streamCount() == 0 }
+            XCTAssertTrue(empty, "client streams left behind")
+        }
+        let serverConnections = await server.connections()
+        XCTAssertEqual(serverConnections.count, clients.count)
+        for connection in serverConnections {
+            let empty = await eventually { await connection.streamCount() == 0 }
+            XCTAssertTrue(empty, "server streams left behind")
+        }
+        for client in clients { await client.shutdown() }
+        await server.shutdown()
+    }
+
     func testGracefulShutdownClosesConnectionsAndListeners() async throws {
         let (server, address) = try await makeListeningHost()
         let client = P2PHost(identity: P2PPrivateKey())
