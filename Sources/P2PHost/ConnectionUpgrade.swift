@@ -23,14 +23,13 @@ final class ConnectionSetup {
     let logger: Logger
     let upgraded: EventLoopPromise<P2PConnection>
     /// Builds the Yamux handler and the public connection once the peer is known.
-    let makeMuxer: (Channel, PeerID) -> (YamuxConnectionHandler, P2PConnection)
+    let makeMuxer: (Channel, P2PPublicKey) -> (YamuxConnectionHandler, P2PConnection)
     private(set) var finished = false
-    var remotePeer: PeerID?
     var timeoutTask: Scheduled<Void>?
 
     init(isInbound: Bool, identity: P2PPrivateKey, expectedPeer: PeerID?, logger: Logger,
          upgraded: EventLoopPromise<P2PConnection>,
-         makeMuxer: @escaping (Channel, PeerID) -> (YamuxConnectionHandler, P2PConnection)) {
+         makeMuxer: @escaping (Channel, P2PPublicKey) -> (YamuxConnectionHandler, P2PConnection)) {
         self.isInbound = isInbound
         self.identity = identity
         self.expectedPeer = expectedPeer
@@ -241,11 +240,10 @@ final class NoiseHandshakeHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func established(_ context: ChannelHandlerContext, _ result: NoiseHandshakeResult) throws {
         done = true
-        setup.remotePeer = result.remotePeer
         let transport = NoiseTransportHandler(transport: result.transport, logger: setup.logger)
         let negotiation = MultistreamNegotiationHandler(setup: setup, protocols: [YamuxConnectionHandler.protocolID]) {
             context, _, setup in
-            let (muxer, connection) = setup.makeMuxer(context.channel, result.remotePeer)
+            let (muxer, connection) = setup.makeMuxer(context.channel, result.remoteKey)
             try context.pipeline.syncOperations.addHandler(muxer, position: .after(context.handler))
             setup.succeed(connection)
         }

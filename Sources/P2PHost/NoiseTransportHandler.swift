@@ -4,10 +4,14 @@ import Logging
 import NIOCore
 import P2PNoise
 
-/// Decrypts inbound Noise frames (in place, handing plaintext up as slices) and encrypts
-/// outbound plaintext. Outbound writes are gathered until `flush` and then cut into frames
-/// of the largest size (65519 plaintext bytes), so a burst of small Yamux frames costs
-/// few AEAD operations and one socket write.
+/// Decrypts inbound Noise frames and encrypts outbound plaintext, without copies besides
+/// the cipher's own pass:
+/// - inbound, every whole frame of a read is decrypted out of place into one plaintext
+///   buffer that goes up as one read (the read buffer itself is never written, so NIO's
+///   reference to it costs no copy, and Yamux sees its payloads as long contiguous slices);
+/// - outbound, writes are gathered until `flush` and encrypted straight from their buffers
+///   into frames of the largest size (65519 plaintext bytes): a burst of Yamux headers and
+///   payload slices costs few AEAD calls and one socket write.
 final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -22,11 +26,7 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var pending: [ByteBuffer] = []
     private var pendingBytes = 0
     private var promises: [EventLoopPromise<Void>] = []
-    /// Small plaintext pieces are gathered here until a full frame's worth.
-    private var staging = ByteBuffer()
     private var failed = false
-    /// Plaintext positions in the current read buffer (reused).
-    private var frames: [(start: Int, length: Int)] = []
 
     init(transport: NoiseTransport, logger: Logger) {
         self.transport = transport
@@ -38,35 +38,26 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var input = unwrapInboundIn(data)
+        var plain = context.channel.allocator.buffer(capacity: input.readableBytes + (partial?.readableBytes ?? 0))
         do {
             if partial != nil {
-                guard try completePartial(context, &input) else { return }
+                guard try completePartial(&input, into: &plain) else { return }
             }
-            // Decrypt every whole frame in place first and only then hand out slices: a live
-            // slice would make the next in-place decryption copy the rest of the buffer.
-            frames.removeAll(keepingCapacity: true)
-            let origin = input.readerIndex
-            while true {
-                let start = input.readerIndex + 2
-                guard let length = try transport.open(&input)?.readableBytes else { break }
-                frames.append((start, length))
-            }
+            while try transport.open(&input, appendingTo: &plain) {}
             if input.readableBytes > 0 { keepPartial(&input) }
-            input.moveReaderIndex(to: origin)
-            for (start, length) in frames where length > 0 {
-                context.fireChannelRead(wrapInboundOut(input.getSlice(at: start, length: length)!))
-            }
         } catch {
             failed = true
             let reason = (error as? NoiseError)?.message ?? "\(error)"
             logger.info("closing connection", metadata: ["reason": "noise: \(reason)"])
             context.fireErrorCaught(NoiseTransportError(reason: "noise: \(reason)"))
             context.close(promise: nil)
+            return
         }
+        if plain.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(plain)) }
     }
 
-    /// Tops up the carried-over frame from `input`; true once it was decrypted and delivered.
-    private func completePartial(_ context: ChannelHandlerContext, _ input: inout ByteBuffer) throws -> Bool {
+    /// Tops up the carried-over frame from `input`; true once it was decrypted into `plain`.
+    private func completePartial(_ input: inout ByteBuffer, into plain: inout ByteBuffer) throws -> Bool {
         if partial!.readableBytes < 2 {
             var byte = input.readSlice(length: min(2 - partial!.readableBytes, input.readableBytes))!
             partial!.writeBuffer(&byte)
@@ -79,9 +70,7 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard partial!.readableBytes == frameLength else { return false }
         var frame = partial!
         partial = nil
-        if let plain = try transport.open(&frame) {
-            context.fireChannelRead(wrapInboundOut(plain))
-        }
+        _ = try transport.open(&frame, appendingTo: &plain)
         return true
     }
 
@@ -105,36 +94,22 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func flush(context: ChannelHandlerContext) {
         guard !pending.isEmpty else { return context.flush() }
-        let frames = (pendingBytes + Noise.maxPlaintextLength - 1) / Noise.maxPlaintextLength + pending.count
+        let frames = (pendingBytes + Noise.maxPlaintextLength - 1) / Noise.maxPlaintextLength
         var out = context.channel.allocator.buffer(capacity: pendingBytes + frames * (2 + Noise.tagLength))
         let pieces = pending
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
+        let done = promises
+        promises.removeAll(keepingCapacity: true)
         do {
-            for var piece in pieces {
-                while piece.readableBytes > 0 {
-                    if staging.readableBytes == 0, piece.readableBytes >= Noise.maxPlaintextLength {
-                        try transport.seal(piece.readSlice(length: Noise.maxPlaintextLength)!, into: &out)
-                        continue
-                    }
-                    if staging.capacity < Noise.maxPlaintextLength { staging.reserveCapacity(Noise.maxPlaintextLength) }
-                    let n = min(Noise.maxPlaintextLength - staging.readableBytes, piece.readableBytes)
-                    var slice = piece.readSlice(length: n)!
-                    staging.writeBuffer(&slice)
-                    if staging.readableBytes == Noise.maxPlaintextLength { try sealStaging(into: &out) }
-                }
-            }
-            if staging.readableBytes > 0 { try sealStaging(into: &out) }
+            try transport.seal(pieces: pieces, into: &out)
         } catch {
             failed = true
-            promises.forEach { $0.fail(error) }
-            promises.removeAll()
+            done.forEach { $0.fail(error) }
             context.fireErrorCaught(NoiseTransportError(reason: "noise: \(error)"))
             context.close(promise: nil)
             return
         }
-        let done = promises
-        promises.removeAll(keepingCapacity: true)
         if done.isEmpty {
             context.write(wrapOutboundOut(out), promise: nil)
         } else {
@@ -143,11 +118,6 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
             promise.futureResult.whenComplete { result in done.forEach { $0.completeWith(result) } }
         }
         context.flush()
-    }
-
-    private func sealStaging(into out: inout ByteBuffer) throws {
-        try transport.seal(staging, into: &out)
-        staging.clear()
     }
 }
 

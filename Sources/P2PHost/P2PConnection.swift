@@ -11,6 +11,8 @@ public final class P2PConnection: Sendable, Hashable, CustomStringConvertible {
     public let id: UInt64
     /// The authenticated peer (Noise).
     public let remotePeer: PeerID
+    /// The peer's identity key, as proven in the Noise handshake.
+    public let remotePublicKey: P2PPublicKey
     /// The peer's address as this connection sees it (no /p2p).
     public let remoteAddress: Multiaddr
     /// Our end of the connection (no /p2p).
@@ -27,10 +29,11 @@ public final class P2PConnection: Sendable, Hashable, CustomStringConvertible {
         var goingAway = false
     }
 
-    init(id: UInt64, remotePeer: PeerID, remoteAddress: Multiaddr, localAddress: Multiaddr, isInbound: Bool,
+    init(id: UInt64, remoteKey: P2PPublicKey, remoteAddress: Multiaddr, localAddress: Multiaddr, isInbound: Bool,
          channel: Channel, handler: YamuxConnectionHandler) {
         self.id = id
-        self.remotePeer = remotePeer
+        self.remotePeer = remoteKey.peerID
+        self.remotePublicKey = remoteKey
         self.remoteAddress = remoteAddress
         self.localAddress = localAddress
         self.isInbound = isInbound
@@ -68,6 +71,12 @@ public final class P2PConnection: Sendable, Hashable, CustomStringConvertible {
     public func streamCount() async -> Int {
         let handler = self.handler
         return (try? await channel.eventLoop.submit { handler.value.streamCount }.get()) ?? 0
+    }
+
+    /// Inbound bytes buffered for this connection's readers (bounded by the receive windows).
+    public func bufferedInboundBytes() async -> Int {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.value.bufferedInboundBytes }.get()) ?? 0
     }
 
     /// The last measured round-trip time (Yamux PING), if any.

@@ -39,6 +39,8 @@ public struct P2PHostConfig: Sendable {
     public var dialTimeout: TimeAmount = .seconds(10)
     /// Multistream + Noise + Yamux negotiation must finish within this.
     public var upgradeTimeout: TimeAmount = .seconds(15)
+    /// A stream's multistream negotiation (either direction) must finish within this.
+    public var streamNegotiationTimeout: TimeAmount = .seconds(10)
     /// A connection without streams for this long is closed.
     public var idleTimeout: TimeAmount = .seconds(120)
     /// Yamux PING period (also measures the RTT for window auto-tuning).
@@ -240,10 +242,10 @@ final class HostCore: Sendable {
     private func configure(_ channel: Channel, inbound: Bool, expectedPeer: PeerID?) throws -> EventLoopFuture<P2PConnection> {
         let promise = channel.eventLoop.makePromise(of: P2PConnection.self)
         let setup = ConnectionSetup(isInbound: inbound, identity: identity, expectedPeer: expectedPeer,
-                                    logger: logger, upgraded: promise) { [self] channel, peer in
+                                    logger: logger, upgraded: promise) { [self] channel, key in
             let handler = YamuxConnectionHandler(role: inbound ? .server : .client, core: self)
             let connection = P2PConnection(
-                id: makeID(), remotePeer: peer,
+                id: makeID(), remoteKey: key,
                 remoteAddress: TCPTransport.multiaddr(channel.remoteAddress) ?? Multiaddr([]),
                 localAddress: TCPTransport.multiaddr(channel.localAddress) ?? Multiaddr([]),
                 isInbound: inbound, channel: channel, handler: handler)

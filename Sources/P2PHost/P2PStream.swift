@@ -36,10 +36,24 @@ public final class P2PStream: Sendable, CustomStringConvertible {
         let handler = connection.handler
         let id = self.id
         loop.execute { handler.value.read(id, request, promise: promise) }
-        return try await promise.futureResult.get()
+        return try await result(of: promise)
     }
 
-    /// Up to `maxBytes` bytes as they arrive; nil at a clean end of stream (the peer's FIN).
+    /// Waits for the operation; cancelling the waiting task fails it with
+    /// `CancellationError` and resets the stream.
+    private func result<T: Sendable>(of promise: EventLoopPromise<T>) async throws -> T {
+        let handler = connection.handler
+        let loop = connection.eventLoop
+        let id = self.id
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            loop.execute { handler.value.cancelOperations(id) }
+        }
+    }
+
+    /// Up to `maxBytes` bytes: what is buffered, or the next data to arrive; nil at a clean
+    /// end of stream (the peer's FIN). Cancelling the task resets the stream.
     public func read(upTo maxBytes: Int = 1 << 20) async throws -> ByteBuffer? {
         precondition(maxBytes > 0, "maxBytes must be positive")
         return try await readRequest(.upTo(maxBytes))
@@ -59,13 +73,14 @@ public final class P2PStream: Sendable, CustomStringConvertible {
     }
 
     /// Sends `buffer`; suspends while the peer's window or the connection is full.
+    /// Cancelling the task resets the stream.
     public func write(_ buffer: ByteBuffer) async throws {
         let loop = connection.eventLoop
         let promise = loop.makePromise(of: Void.self)
         let handler = connection.handler
         let id = self.id
         loop.execute { handler.value.write(id, buffer, promise: promise) }
-        try await promise.futureResult.get()
+        try await result(of: promise)
     }
 
     public func write(_ bytes: [UInt8]) async throws {

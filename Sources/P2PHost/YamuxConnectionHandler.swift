@@ -33,6 +33,8 @@ final class StreamSlot {
     var phase: Phase
     /// Negotiation input not yet consumed by the multistream machine.
     var negotiation: ByteBuffer?
+    /// Fails the negotiation if it does not finish in time.
+    var negotiationTimer: Scheduled<Void>?
     /// Delivered payload not yet read by the application.
     var inbound = CircularBuffer<ByteBuffer>(initialCapacity: 8)
     var inboundBytes = 0
@@ -68,6 +70,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     /// Set once the connection object exists (right after construction); cleared on removal.
     var connection: P2PConnection?
     private var inReadBurst = false
+    /// Nesting of `perform` (events may call into the session again).
+    private var depth = 0
     private var needsFlush = false
     private var closing = false
     private var closedReason: String?
@@ -132,10 +136,13 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
 
     // MARK: - Session actions
 
+    /// Performs the session's actions: first every `.send`, in order, then the events.
+    /// Handling an event may call into the session again (a writer resumed by `.writable`,
+    /// a window update for consumed data) and write that call's frames at once, so this
+    /// call's frames must be on the channel before: otherwise a resumed writer's DATA
+    /// could overtake the same stream's DATA released by the window update that resumed it.
     private func perform(_ actions: [YamuxAction]) {
-        // Every frame the session produced goes to the wire before any other action is
-        // handled: those (`.writable`, `.data`, `.inboundStream`) may write again, re-entering
-        // here, and their frames must follow these — or a stream's bytes are reordered.
+        depth += 1
         if let context {
             for case .send(let bytes) in actions {
                 context.write(wrapOutboundOut(bytes), promise: nil)
@@ -154,6 +161,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                     slot.phase = .inbound(listener)
                     sendOnStream(slot, header)
                 }
+                armNegotiationTimer(slot)
             case .data(let id, let bytes):
                 guard let slot = slots[id] else {
                     perform(session.consumed(bytes.readableBytes, on: id, now: .now()))
@@ -185,13 +193,16 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                 closeChannel()
             }
         }
+        depth -= 1
+        guard depth == 0 else { return }
         updateIdleTimer()
         if !inReadBurst { flushIfNeeded() }
     }
 
+    /// Flushes what was written, once per read burst or operation (not from nested calls).
     private func flushIfNeeded(force: Bool = false) {
         guard needsFlush, let context else { return }
-        if inReadBurst && !force { return }
+        if (inReadBurst || depth > 0) && !force { return }
         needsFlush = false
         context.flush()
     }
@@ -257,6 +268,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                 slot.phase = .open
             }
             logger.debug("stream negotiation failed", metadata: ["stream": "\(slot.id)", "reason": "\(reason)"])
+            slot.negotiationTimer?.cancel()
+            slot.negotiationTimer = nil
             slot.released = true
             resetStream(slot)
         }
@@ -265,6 +278,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private func selected(_ slot: StreamSlot, _ protocolID: String, rest: ByteBuffer) {
         let phase = slot.phase
         slot.phase = .open
+        slot.negotiationTimer?.cancel()
+        slot.negotiationTimer = nil
         if rest.readableBytes > 0 {
             slot.inbound.append(rest)
             slot.inboundBytes += rest.readableBytes
@@ -285,12 +300,28 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    private func failNegotiation(_ slot: StreamSlot, _ reason: String, connectionGone: Bool = false) {
+    private func armNegotiationTimer(_ slot: StreamSlot) {
+        guard let context else { return }
+        let timeout = core.config.streamNegotiationTimeout
+        slot.negotiationTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self, weak slot] in
+            guard let self, let slot, self.slots[slot.id] === slot else { return }
+            slot.negotiationTimer = nil
+            self.logger.debug("stream negotiation timed out", metadata: ["stream": "\(slot.id)"])
+            self.failNegotiation(slot, "no answer within \(timeout)", timedOut: true)
+            self.flushIfNeeded()
+        }
+    }
+
+    private func failNegotiation(_ slot: StreamSlot, _ reason: String, connectionGone: Bool = false,
+                                 timedOut: Bool = false) {
+        slot.negotiationTimer?.cancel()
+        slot.negotiationTimer = nil
         switch slot.phase {
         case .outbound(_, _, let promise):
             slot.phase = .open
             slot.released = true
-            promise.fail(connectionGone ? P2PHostError.connectionClosed(reason) : P2PHostError.negotiationFailed(reason))
+            promise.fail(timedOut ? P2PHostError.timeout
+                         : connectionGone ? P2PHostError.connectionClosed(reason) : P2PHostError.negotiationFailed(reason))
             resetStream(slot)
         case .inbound:
             slot.phase = .open
@@ -414,9 +445,8 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     // MARK: - Writes
 
     private func serviceWrite(_ slot: StreamSlot) {
+        // Taken out while in progress: a flush inside may report writability and re-enter.
         guard var write = slot.write else { return }
-        // Taken out of the slot while we work: `perform` may flush, the flush may fire
-        // writability, and that re-enters here — it must not see (and resend) this write.
         slot.write = nil
         if let failure = slot.failure {
             return write.promise.fail(failure)
@@ -430,7 +460,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             do {
                 perform(try session.write(chunk, on: slot.id))
             } catch {
-                return write.promise.fail(P2PStreamError.closed)
+                return write.promise.fail(slot.failure ?? P2PStreamError.closed)
             }
         }
         write.promise.succeed(())
@@ -477,11 +507,15 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     private func keepAlive() {
         guard !closing else { return }
         let now = NIODeadline.now()
-        if let sent = pingSentAt, now - sent > core.config.keepAliveTimeout {
-            return close(reason: "keep-alive ping unanswered for \(core.config.keepAliveTimeout)", goAway: .normal)
+        if let sent = pingSentAt {
+            // One ping at a time: a new one would supersede it and its late answer be ignored.
+            if now - sent > core.config.keepAliveTimeout {
+                return close(reason: "keep-alive ping unanswered for \(core.config.keepAliveTimeout)", goAway: .normal)
+            }
+        } else {
+            pingSentAt = now
+            perform(session.ping(now: now))
         }
-        if pingSentAt == nil { pingSentAt = now }
-        perform(session.ping(now: now))
         keepAliveTask = context?.eventLoop.assumeIsolated().scheduleTask(in: core.config.keepAliveInterval) {
             [weak self] in self?.keepAlive()
         }
@@ -547,9 +581,11 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             var dialer = MultistreamDialer(protocols: Array(protocols.prefix(Multistream.maxProposals)))
             let first = dialer.start()
             let negotiated = context!.eventLoop.makePromise(of: String.self)
-            slots[id] = StreamSlot(id: id, phase: .outbound(dialer, protocols: protocols, negotiated))
+            let slot = StreamSlot(id: id, phase: .outbound(dialer, protocols: protocols, negotiated))
+            slots[id] = slot
             perform(actions)
-            sendOnStream(slots[id]!, first)
+            sendOnStream(slot, first)
+            armNegotiationTimer(slot)
             negotiated.futureResult.whenComplete { result in
                 switch result {
                 case .success(let selected): promise.succeed((id, selected))
@@ -600,6 +636,23 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         promise.succeed(())
     }
 
+    /// The task waiting on a read or write of the stream was cancelled: fail that operation
+    /// with `CancellationError` and reset the stream (a partly done read or write leaves it
+    /// in no state worth continuing).
+    func cancelOperations(_ id: YamuxStreamID) {
+        guard let slot = slots[id], slot.read != nil || slot.write != nil else { return }
+        if let read = slot.read {
+            slot.read = nil
+            read.promise.fail(CancellationError())
+        }
+        if let write = slot.write {
+            slot.write = nil
+            write.promise.fail(CancellationError())
+        }
+        resetStream(slot)
+        flushIfNeeded()
+    }
+
     func reset(_ id: YamuxStreamID) {
         guard let slot = slots[id] else { return }
         resetStream(slot)
@@ -633,5 +686,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     var streamCount: Int { slots.count }
+    /// Inbound bytes buffered for readers, over all streams (tests check it stays within windows).
+    var bufferedInboundBytes: Int { slots.values.reduce(0) { $0 + $1.inboundBytes + ($1.negotiation?.readableBytes ?? 0) } }
     var rtt: TimeAmount? { lastRTT }
 }

@@ -27,31 +27,90 @@ public struct NoiseTransport: Sendable {
 
     /// Encrypts `plaintext` into one or more frames appended to `out`.
     public mutating func seal(_ plaintext: ByteBuffer, into out: inout ByteBuffer) throws {
-        var remaining = plaintext
-        let frames = max(1, (remaining.readableBytes + Noise.maxPlaintextLength - 1) / Noise.maxPlaintextLength)
-        out.reserveCapacity(minimumWritableBytes: remaining.readableBytes + frames * (2 + Noise.tagLength))
-        repeat {
-            var chunk = remaining.readSlice(length: min(remaining.readableBytes, Noise.maxPlaintextLength))!
-            try sealFrame(&chunk, into: &out)
-        } while remaining.readableBytes > 0
+        try seal(pieces: [plaintext], into: &out)
     }
 
-    private mutating func sealFrame(_ chunk: inout ByteBuffer, into out: inout ByteBuffer) throws {
-        let count = chunk.readableBytes
+    /// Encrypts the concatenation of `pieces` into frames of the largest size appended to
+    /// `out`, reading each piece where it lies (no gathering copy): the host hands the
+    /// Yamux headers and payload slices of one flush here as they are.
+    public mutating func seal(pieces: [ByteBuffer], into out: inout ByteBuffer) throws {
+        let total = pieces.reduce(0) { $0 + $1.readableBytes }
+        let frames = max(1, (total + Noise.maxPlaintextLength - 1) / Noise.maxPlaintextLength)
+        out.reserveCapacity(minimumWritableBytes: total + frames * (2 + Noise.tagLength))
+        var index = 0
+        var current = pieces.first ?? ByteBuffer()
+        var remaining = total
+        repeat {
+            let count = min(remaining, Noise.maxPlaintextLength)
+            var frame: [ByteBuffer] = []
+            var need = count
+            while need > 0 {
+                while current.readableBytes == 0 {
+                    index += 1
+                    current = pieces[index]
+                }
+                let piece = current.readSlice(length: min(need, current.readableBytes))!
+                frame.append(piece)
+                need -= piece.readableBytes
+            }
+            try seal(pieces: frame, count: count, into: &out)
+            remaining -= count
+        } while remaining > 0
+    }
+
+    /// One frame of `count` plaintext bytes taken from `pieces`, encrypted straight into `out`.
+    private mutating func seal(pieces: [ByteBuffer], count: Int, into out: inout ByteBuffer) throws {
         let nonce = NoiseCipherState.nonceBytes(try sender.nextNonce())
-        out.writeInteger(UInt16(count + Noise.tagLength))
-        let start = out.writerIndex - out.readerIndex
-        out.writeBuffer(&chunk)
-        out.writeRepeatingByte(0, count: Noise.tagLength)
         let key = sender.key!
-        out.withUnsafeMutableReadableBytes { bytes in
-            key.withUnsafeBytes { k in
-                nonce.withUnsafeBytes { n in
-                    ChaChaPoly.sealInPlace(bytes.baseAddress! + start, count: count,
-                                           key: k.baseAddress!, nonce: n.baseAddress!)
+        out.writeInteger(UInt16(count + Noise.tagLength))
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count + Noise.tagLength) { destination in
+            let sealer = key.withUnsafeBytes { k in
+                nonce.withUnsafeBytes { n in ChaChaPolySealer(key: k.baseAddress!, nonce: n.baseAddress!) }
+            }
+            var offset = 0
+            for piece in pieces {
+                piece.withUnsafeReadableBytes { sealer.update($0, to: destination.baseAddress! + offset) }
+                offset += piece.readableBytes
+            }
+            sealer.finish(tag: destination.baseAddress! + count)
+            return count + Noise.tagLength
+        }
+    }
+
+    /// The length, nonce and key for the next whole frame at the start of `input`; nil if
+    /// the frame is not all there yet.
+    private func nextFrame(in input: ByteBuffer) throws -> (count: Int, nonce: [UInt8], key: SecureBytes)? {
+        guard let length = input.getInteger(at: input.readerIndex, as: UInt16.self),
+              input.readableBytes >= 2 + Int(length) else { return nil }
+        let count = Int(length)
+        guard count >= Noise.tagLength else { throw NoiseError.decryptionFailed }
+        guard receiver.nonce < UInt64.max else { throw NoiseError.nonceExhausted }
+        return (count, NoiseCipherState.nonceBytes(receiver.nonce), receiver.key!)
+    }
+
+    /// Decrypts the next whole frame of `input` out of place, appending its plaintext to
+    /// `out`; false (input untouched) if no whole frame is there. `input` is only read, so a
+    /// buffer shared with others is not copied.
+    /// - Throws: `NoiseError.decryptionFailed` for a tampered or truncated message.
+    public mutating func open(_ input: inout ByteBuffer, appendingTo out: inout ByteBuffer) throws -> Bool {
+        guard let (count, nonce, key) = try nextFrame(in: input) else { return false }
+        let plain = count - Noise.tagLength
+        var ok = false
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: plain) { destination in
+            ok = input.withUnsafeReadableBytes { source in
+                key.withUnsafeBytes { k in
+                    nonce.withUnsafeBytes { n in
+                        ChaChaPoly.open(from: source.baseAddress! + 2, count: count, to: destination.baseAddress!,
+                                        key: k.baseAddress!, nonce: n.baseAddress!)
+                    }
                 }
             }
+            return ok ? plain : 0
         }
+        guard ok else { throw NoiseError.decryptionFailed }
+        _ = try receiver.nextNonce()
+        input.moveReaderIndex(forwardBy: 2 + count)
+        return true
     }
 
     /// Decrypts the next whole frame in `input`, in place, and returns its
@@ -59,13 +118,7 @@ public struct NoiseTransport: Sendable {
     /// - Throws: `NoiseError.decryptionFailed` for a tampered or truncated
     ///   message (shorter than a tag); the connection must be closed.
     public mutating func open(_ input: inout ByteBuffer) throws -> ByteBuffer? {
-        guard let length = input.getInteger(at: input.readerIndex, as: UInt16.self),
-              input.readableBytes >= 2 + Int(length) else { return nil }
-        let count = Int(length)
-        guard count >= Noise.tagLength else { throw NoiseError.decryptionFailed }
-        guard receiver.nonce < UInt64.max else { throw NoiseError.nonceExhausted }
-        let nonce = NoiseCipherState.nonceBytes(receiver.nonce)
-        let key = receiver.key!
+        guard let (count, nonce, key) = try nextFrame(in: input) else { return nil }
         let ok = input.withUnsafeMutableReadableBytes { bytes in
             key.withUnsafeBytes { k in
                 nonce.withUnsafeBytes { n in

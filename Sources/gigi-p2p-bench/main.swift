@@ -54,6 +54,21 @@ func currentRSSKiB() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
 }
 
+/// User + system CPU seconds of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The 1-minute load average (other work competing for the cores), as text.
+func loadAverage() -> String {
+    var loads = [Double](repeating: 0, count: 3)
+    guard getloadavg(&loads, 3) > 0 else { return "?" }
+    return "\(Double(Int(loads[0] * 10)) / 10)"
+}
+
 let gib = parseGiB()
 let total = Int(gib * Double(1 << 30))
 let chunkSize = 1 << 20
@@ -86,6 +101,8 @@ do {
     let rssStart = currentRSSKiB()
     var rssSamples: [Int] = []
     let clock = ContinuousClock()
+    let cpuStart = cpuSeconds()
+    let loadStart = loadAverage()
     let start = clock.now
     var sent = 0
     while sent < total {
@@ -98,6 +115,7 @@ do {
     try await stream.closeWrite()
     guard let answer = try await stream.readExactly(8).getInteger(at: 0, as: UInt64.self) else { exit(70) }
     let elapsed = clock.now - start
+    let cpu = cpuSeconds() - cpuStart
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     guard answer == UInt64(total) else {
         warn("the sink received \(answer) of \(total) bytes")
@@ -106,6 +124,8 @@ do {
     let mbps = Double(total) / seconds / 1e6
     let mibps = Double(total) / seconds / Double(1 << 20)
     print("throughput: \(Int(mbps.rounded())) MB/s (\(Int(mibps.rounded())) MiB/s), \(Int((seconds * 1000).rounded())) ms for \(total) bytes")
+    print("cpu: \(Int((cpu * 1000).rounded())) ms user+sys (\(Int((cpu / seconds * 100).rounded()))% of one core), "
+          + "\(Int((Double(total) / cpu / 1e6).rounded())) MB moved per CPU-second; load average \(loadStart) -> \(loadAverage()) on \(System.coreCount) cores")
     print("rss: start \(rssStart / 1024) MiB, during transfer \(rssSamples.map { "\($0 / 1024)" }.joined(separator: " ")) MiB, end \(currentRSSKiB() / 1024) MiB")
     if let rtt = await connection.roundTripTime() { print("yamux rtt: \(rtt.nanoseconds / 1000) µs") }
 } catch {

@@ -4,6 +4,7 @@
 import GigiCrypto
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import P2PCore
 @testable import P2PHost
 import XCTest
@@ -16,6 +17,7 @@ final class P2PHostTests: XCTestCase {
 
         let connection = try await client.connect(address)
         XCTAssertEqual(connection.remotePeer, server.peerID)
+        XCTAssertEqual(connection.remotePublicKey.peerID, server.peerID)
         XCTAssertFalse(connection.isInbound)
         XCTAssertEqual(connection.remoteAddress, address.withoutTrailingPeerID)
 
@@ -144,6 +146,34 @@ final class P2PHostTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// A TCP listener that accepts and never speaks: dials to it stay pending until the
+    /// upgrade timeout.
+    func testPendingDialLimitAndUpgradeTimeout() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let address = try Multiaddr.tcp(ipAddress: "127.0.0.1", port: UInt16(silent.localAddress!.port!))
+        var config = P2PHostConfig()
+        config.maxPendingDials = 1
+        config.upgradeTimeout = .seconds(2)
+        let client = P2PHost(identity: P2PPrivateKey(), config: config)
+        let first = Task { try await client.connect(address) }
+        let pending = await eventually { client.core.state.withLockedValue { $0.pendingDials } == 1 }
+        XCTAssertTrue(pending)
+        do {
+            _ = try await client.connect(address)
+            XCTFail("a second dial was admitted past maxPendingDials")
+        } catch P2PHostError.limitReached {}
+        do {
+            _ = try await first.value
+            XCTFail("the upgrade with a silent peer succeeded")
+        } catch P2PHostError.timeout {}
+        let drained = client.core.state.withLockedValue { ($0.pendingDials, $0.upgrading) }
+        XCTAssertEqual(drained.0, 0)
+        XCTAssertEqual(drained.1, 0)
+        await client.shutdown()
+        try await silent.close()
+    }
+
     func testNewStreamWithoutAddressesFails() async throws {
         let client = P2PHost(identity: P2PPrivateKey())
         let stranger = P2PPrivateKey().peerID
@@ -195,6 +225,39 @@ final class P2PHostTests: XCTestCase {
             try await group.waitForAll()
         }
         await client.shutdown()
+        await server.shutdown()
+    }
+
+    /// Many hosts, many streams each, at once; afterwards every stream is forgotten on both
+    /// sides (nothing leaks once both directions closed and the objects are gone).
+    func testManyClientsAndStreamsAtOnceLeaveNoStreamsBehind() async throws {
+        let (server, address) = try await makeListeningHost()
+        let clients = (0..<16).map { _ in P2PHost(identity: P2PPrivateKey()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (c, client) in clients.enumerated() {
+                for s in 0..<4 {
+                    group.addTask {
+                        let connection = try await client.connect(address)
+                        let payload = pseudoRandomBytes(64 * 1024 + c * 4 + s, seed: UInt64(c * 10 + s + 1))
+                        try await assertEchoes(client, on: connection, payload)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for client in clients {
+            let connections = await client.connections()
+            XCTAssertEqual(connections.count, 1, "connect must reuse the connection")
+            let empty = await eventually { await connections[0].streamCount() == 0 }
+            XCTAssertTrue(empty, "client streams left behind")
+        }
+        let serverConnections = await server.connections()
+        XCTAssertEqual(serverConnections.count, clients.count)
+        for connection in serverConnections {
+            let empty = await eventually { await connection.streamCount() == 0 }
+            XCTAssertTrue(empty, "server streams left behind")
+        }
+        for client in clients { await client.shutdown() }
         await server.shutdown()
     }
 

@@ -50,6 +50,12 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         let stalled = written.withLockedValue { $0 }
         XCTAssertLessThanOrEqual(stalled, window + queue + 64 * 1024, "the sender was not held to one window")
         XCTAssertEqual(received.withLockedValue { $0 }, 0)
+        // The receiving side holds at most one window for the reader that does not read.
+        let serverSide = await server.connections()
+        XCTAssertEqual(serverSide.count, 1)
+        let buffered = await serverSide[0].bufferedInboundBytes()
+        XCTAssertGreaterThan(buffered, 0)
+        XCTAssertLessThanOrEqual(buffered, window)
 
         gate.open()
         try await writer.value
@@ -94,6 +100,58 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testCancellingABlockedReadResetsTheStream() async throws {
+        let (server, address) = try await makeListeningHost()
+        let gate = Gate()
+        let peerSaw = NIOLockedValueBox<P2PStreamError?>(nil)
+        await server.setHandler("/quiet/1.0.0") { stream in
+            do { _ = try await stream.read(upTo: 16) } catch let error as P2PStreamError {
+                peerSaw.withLockedValue { $0 = error }
+            } catch {}
+            gate.open()
+        }
+        let client = P2PHost(identity: P2PPrivateKey())
+        let stream = try await client.newStream(on: try await client.connect(address), protocols: ["/quiet/1.0.0"])
+        let reader = Task { try await stream.read(upTo: 16) }
+        try await Task.sleep(for: .milliseconds(50))
+        reader.cancel()
+        do {
+            _ = try await reader.value
+            XCTFail("the cancelled read returned")
+        } catch is CancellationError {}
+        await gate.wait()
+        XCTAssertEqual(peerSaw.withLockedValue { $0 }, .reset)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    func testStreamNegotiationTimesOutBothWays() async throws {
+        var config = P2PHostConfig()
+        config.streamNegotiationTimeout = .seconds(1)
+        let (server, address) = try await makeListeningHost(config: config)
+        let peer = try await RawPeer.connect(to: address)
+        try await peer.upgradeToYamux()
+        let found = await eventually { await server.connections().count == 1 }
+        XCTAssertTrue(found)
+        let connection = await server.connections()[0]
+
+        // Inbound: the peer opens a stream and never proposes a protocol.
+        try await peer.send(RawPeer.yamuxFrame(type: 1, flags: 1, stream: 1, length: 0))
+        let opened = await eventually { await connection.streamCount() == 1 }
+        XCTAssertTrue(opened)
+        let dropped = await eventually { await connection.streamCount() == 0 }
+        XCTAssertTrue(dropped, "the silent inbound stream was kept")
+
+        // Outbound: the peer never answers our proposal.
+        do {
+            _ = try await server.newStream(on: connection, protocols: [Echo.protocolID])
+            XCTFail("negotiated with a silent peer")
+        } catch P2PHostError.timeout {}
+        XCTAssertFalse(connection.isClosed)
+        await peer.close()
+        await server.shutdown()
+    }
+
     func testIdleConnectionIsClosed() async throws {
         var config = P2PHostConfig()
         config.idleTimeout = .milliseconds(300)
@@ -112,9 +170,30 @@ final class YamuxConnectionHandlerTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testPeerThatNeverAnswersPingsIsDropped() async throws {
+        var config = P2PHostConfig()
+        config.keepAliveInterval = .milliseconds(50)
+        config.keepAliveTimeout = .milliseconds(300)
+        let (server, address) = try await makeListeningHost(config: config)
+        let events = server.events
+        let peer = try await RawPeer.connect(to: address)
+        try await peer.upgradeToYamux()  // and then stays silent: no PING answers
+        let closed = await peer.waitClosed()
+        XCTAssertTrue(closed)
+        var iterator = events.makeAsyncIterator()
+        guard case .connected? = await iterator.next() else { return XCTFail("no connected event") }
+        guard case .disconnected(_, let why)? = await iterator.next() else { return XCTFail("no disconnected event") }
+        XCTAssertTrue(why.contains("keep-alive"), why)
+        await peer.close()
+        await server.shutdown()
+    }
+
     func testConnectionWithOpenStreamIsNotIdle() async throws {
         var config = P2PHostConfig()
         config.idleTimeout = .milliseconds(200)
+        // Pings every 20 ms must be answered in time, or the connection would be dropped.
+        config.keepAliveInterval = .milliseconds(20)
+        config.keepAliveTimeout = .seconds(2)
         let (server, address) = try await makeListeningHost(config: config)
         let client = P2PHost(identity: P2PPrivateKey())
         let connection = try await client.connect(address)

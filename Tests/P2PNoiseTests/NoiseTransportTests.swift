@@ -100,4 +100,26 @@ final class NoiseTransportTests: XCTestCase {
         guard case .established(var theirs) = try responder.process(&m3).last else { return XCTFail() }
         XCTAssertEqual(try theirs.transport.open(&m3).map { String(buffer: $0) }, "/multistream/1.0.0")
     }
+
+    /// Pieces of a flush (Yamux headers and payload slices) sealed where they lie come out
+    /// as the same bytes, in maximal frames, and open out of place.
+    func testSealingPiecesAndOpeningOutOfPlace() throws {
+        var (a, b) = try establishedPair()
+        var x: UInt32 = 7
+        let sizes = [12, 65_536, 12, 65_536, 12, 12, 300, 1, 131_072, 29, 70_000]
+        let pieces = sizes.map { n -> ByteBuffer in
+            ByteBuffer(bytes: (0..<n).map { _ in x = x &* 1_664_525 &+ 1_013_904_223; return UInt8(truncatingIfNeeded: x >> 24) })
+        }
+        let expected = pieces.flatMap { Array($0.readableBytesView) }
+        var wire = ByteBuffer()
+        try a.seal(pieces: pieces, into: &wire)
+        XCTAssertEqual(wire.readableBytes, expected.count + (expected.count + 65_518) / 65_519 * 18)
+        XCTAssertEqual(wire.getInteger(at: 0, as: UInt16.self), 65_535)
+        var plain = ByteBuffer()
+        let shared = wire  // another reference: opening must not need a private copy
+        while try b.open(&wire, appendingTo: &plain) {}
+        XCTAssertEqual(wire.readableBytes, 0)
+        XCTAssertEqual(Array(plain.readableBytesView), expected)
+        XCTAssertEqual(shared.readableBytes, expected.count + (expected.count + 65_518) / 65_519 * 18)
+    }
 }
