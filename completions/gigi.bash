@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|shares|unshare|daemon|events|account|peers|hash|help)
+    share|fetch|shares|unshare|daemon|events|send|inbox|messages|chat|contacts|account|peers|hash|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account peers hash help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events send inbox messages chat contacts account peers hash help' -- "${cur}"))
         ;;
     esac
 }
@@ -360,6 +360,200 @@ _gigi_events() {
     repeating_options=()
     non_repeating_options=(--home)
     __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_send() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--timeout --reply-to --home --lan-discovery --lan-interfaces --nickname)
+    __gigi_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--timeout')
+        return
+        ;;
+    '--reply-to')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_inbox() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--unread --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--limit --home --lan-discovery --lan-interfaces --nickname)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--limit')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_messages() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--follow --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--limit --home --lan-discovery --lan-interfaces --nickname)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--limit')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_chat() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --lan-discovery --lan-interfaces --nickname)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_contacts() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gigi_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|ls|rm|rename)
+        # Offer subcommand argument completions
+        "_gigi_contacts_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add ls rm rename' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_contacts_add() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=(--addr)
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--addr')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_contacts_ls() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_contacts_rm() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_contacts_rename() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in

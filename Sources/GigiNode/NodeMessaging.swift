@@ -61,7 +61,7 @@ extension GigiNode {
     func conversation(_ p: [String: JSONValue]) throws -> JSONValue {
         guard let who = p["peer"]?.string else { throw GigiError("messages needs \"peer\".", exitCode: .usage) }
         let peer = try resolve(who).peerID
-        let limit = min(max(p["limit"]?.int ?? 50, 1), 10_000)
+        let limit = min(max(p["limit"]?.int ?? 50, 1), 100_000)
         let before = p["before"]?.doubleValue.map { Date(timeIntervalSince1970: $0) }
         let list = try messaging.messages(with: peer.description, limit: limit, before: before)
         return ["peer": .string(peer.description), "messages": .array(list.map(Self.json))]

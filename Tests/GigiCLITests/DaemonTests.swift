@@ -4,14 +4,14 @@
 import Foundation
 import XCTest
 
-final class DaemonProcess {
+final class DaemonProcess: @unchecked Sendable {
     let process: Process
     let home: URL
     private let errPipe = Pipe()
 
-    init(test: XCTestCase, home: URL) throws {
+    init(test: XCTestCase, home: URL, listen: String = "/ip4/127.0.0.1/tcp/0") throws {
         self.home = home
-        process = try GigiProcess.start(["daemon", "--listen", "/ip4/127.0.0.1/tcp/0"],
+        process = try GigiProcess.start(["daemon", "--listen", listen],
                                         environment: GigiProcess.environment(home: home), stderr: errPipe)
         let p = process
         test.addTeardownBlock { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
