@@ -214,10 +214,14 @@ final class FetcherTests: XCTestCase {
                     let n = ChunkWire.be32(req, 0)
                     guard let (e, i) = map.locate(Int(n)) else { break }
                     let src = indexed.sources[e]!
+                    // This task may outlive the test (and its files): stop quietly then.
                     let fd = open(src.path, O_RDONLY)
+                    guard fd >= 0 else { break }
                     let len = indexed.manifest.entries[e].chunkLength(i, chunkSize: 262_144)
-                    let data = corrupt(preadAll(fd: fd, length: len, offset: off_t(i * 262_144))!)
+                    let raw = preadAll(fd: fd, length: len, offset: off_t(i * 262_144))
                     close(fd)
+                    guard let raw else { break }
+                    let data = corrupt(raw)
                     try await b.write(ChunkWire.header(chunk: n, status: .ok, length: data.count) + data)
                 }
             }
