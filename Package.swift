@@ -71,6 +71,21 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
+        .target(name: "P2PIdentify",
+                dependencies: ["GigiBase", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Protos/identify.proto"],
+                swiftSettings: strict),
+        .target(name: "P2PPing",
+                dependencies: ["GigiBase", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
+        .target(name: "P2PRequestResponse",
+                dependencies: ["GigiBase", "GigiCBOR", "P2PCore", "P2PHost",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: strict),
+
         // ── Application layer ───────────────────────────────────────────────
         .target(name: "GigiFiles",
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "GigiAuth", "P2PCore", "P2PHost",
@@ -89,15 +104,16 @@ let package = Package(
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: strict),
         .target(name: "GigiNode",
-                dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles",
+                dependencies: ["GigiBase", "GigiCrypto", "GigiStore", "GigiAuth", "GigiFiles", "GigiDNS",
                                "P2PCore", "P2PHost",
+                               .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
         // ── The CLI ─────────────────────────────────────────────────────────
         .executableTarget(name: "gigi",
-                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto",
+                          dependencies: ["GigiNode", "GigiDNS", "GigiAuth", "GigiCrypto", "GigiFiles",
                                          .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
@@ -109,6 +125,13 @@ let package = Package(
 
         // Benchmark of GigiMessaging (not installed; see scripts/bench-dm).
         .executableTarget(name: "gigi-dm-bench", dependencies: ["GigiMessaging", "GigiStore", "P2PHost", "P2PCore"],
+                          swiftSettings: strict),
+
+        // Throughput benchmark for P2PHost (not installed; see scripts/bench-net).
+        .executableTarget(name: "gigi-p2p-bench",
+                          dependencies: ["P2PHost", "P2PCore",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOPosix", package: "swift-nio")],
                           swiftSettings: strict),
 
         // ── Tests ───────────────────────────────────────────────────────────
@@ -126,9 +149,17 @@ let package = Package(
         .testTarget(name: "P2PNoiseTests", dependencies: ["P2PNoise", "P2PCore", "GigiCrypto", "GigiBase"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
         .testTarget(name: "P2PHostTests",
-                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "GigiCrypto",
+                    dependencies: ["P2PHost", "P2PCore", "P2PYamux", "P2PNoise", "P2PMultistream", "GigiCrypto",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio")],
+                    swiftSettings: strict),
+        .testTarget(name: "P2PIdentifyTests", dependencies: ["P2PIdentify", "P2PHost", "P2PCore", "GigiBase", "GigiCrypto"],
+                    resources: [.copy("Vectors")], swiftSettings: strict),
+        .testTarget(name: "P2PPingTests", dependencies: ["P2PPing", "P2PHost", "P2PCore"], swiftSettings: strict),
+        .testTarget(name: "P2PRequestResponseTests", dependencies: ["P2PRequestResponse", "P2PHost", "P2PCore"],
+                    swiftSettings: strict),
+        // Against py-libp2p 0.8.1 (scripts/setup-interop makes .venv-interop; peers in Tests/Interop/peers).
+        .testTarget(name: "InteropTests", dependencies: ["P2PIdentify", "P2PPing", "P2PHost", "P2PCore", "GigiBase"],
                     swiftSettings: strict),
         .testTarget(name: "GigiFilesTests", dependencies: ["GigiFiles"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
@@ -138,6 +169,10 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "GigiDNSTests", dependencies: ["GigiDNS"],
                     resources: [.copy("Vectors")], swiftSettings: strict),
-        .testTarget(name: "GigiCLITests", dependencies: ["GigiBase"], swiftSettings: strict),
+        // GigiFiles/P2PHost for the lying-sharer test double (MaliciousSharerTests).
+        .testTarget(name: "GigiCLITests",
+                    dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiFiles", "P2PCore", "P2PHost",
+                                   .product(name: "NIOCore", package: "swift-nio")],
+                    swiftSettings: strict),
     ]
 )

@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|account|help)
+    share|fetch|shares|unshare|daemon|events|account|peers|hash|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch account help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events account peers hash help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _gigi_share() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--ticket --keep --json --version -h --help)
     repeating_options=(--listen)
-    non_repeating_options=(--words --home)
+    non_repeating_options=(--words --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options -1
 
     # Offer option value completions
@@ -202,6 +202,15 @@ _gigi_share() {
     '--home')
         return
         ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
     esac
 }
 
@@ -209,7 +218,7 @@ _gigi_fetch() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--overwrite --no-reuse --json --version -h --help)
     repeating_options=(--peer)
-    non_repeating_options=(-o --output --home)
+    non_repeating_options=(-o --output --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 1
 
     # Offer option value completions
@@ -220,6 +229,140 @@ _gigi_fetch() {
     '-o'|'--output')
         return
         ;;
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_shares() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_unshare() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gigi_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    run|status|stop)
+        # Offer subcommand argument completions
+        "_gigi_daemon_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'run status stop' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gigi_daemon_run() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=(--listen)
+    non_repeating_options=(--home --lan-discovery --lan-interfaces --nickname)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--listen')
+        return
+        ;;
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon_status() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_daemon_stop() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_events() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
     '--home')
         return
         ;;
@@ -357,6 +500,51 @@ _gigi_account_delete() {
     repeating_options=()
     non_repeating_options=(--home)
     __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gigi_peers() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --watch --announce --no-announce --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --lan-discovery --lan-interfaces --nickname --timeout --resolve)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--lan-discovery')
+        return
+        ;;
+    '--lan-interfaces')
+        return
+        ;;
+    '--nickname')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--resolve')
+        return
+        ;;
+    esac
+}
+
+_gigi_hash() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --chunks --sha256 --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gigi_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in

@@ -81,6 +81,9 @@ void b3_hash_many_sse41(const uint8_t *const *inputs, size_t num_inputs, size_t 
 void b3_hash_many_avx2(const uint8_t *const *inputs, size_t num_inputs, size_t blocks,
                        const uint32_t key[8], uint64_t counter, bool increment_counter,
                        uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t *out);
+void b3_hash_many_avx512(const uint8_t *const *inputs, size_t num_inputs, size_t blocks,
+                         const uint32_t key[8], uint64_t counter, bool increment_counter,
+                         uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t *out);
 
 /// The hash_many of the active kernel.
 b3_hash_many_fn b3_hash_many(void);

@@ -3,8 +3,10 @@
 #include "blake3_internal.h"
 
 /// Chunks hashed per hash_many call when computing a subtree; their CVs are
-/// then reduced to one with parent hash_many calls.
-#define SUBTREE_BATCH_CHUNKS 128
+/// then reduced to one with parent hash_many calls. The last levels (fewer
+/// parents than the kernel's width) run narrower, so a large batch keeps that
+/// tail small: 512 chunks use ~28 KiB of stack.
+#define SUBTREE_BATCH_CHUNKS 512
 
 // ── Output of a chunk or parent node, before it is known to be the root ─────
 

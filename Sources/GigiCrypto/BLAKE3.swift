@@ -121,7 +121,7 @@ public struct BLAKE3: Sendable {
     /// The number of online processors: the default thread count for large inputs.
     public static var defaultThreadCount: Int { ParallelJobs.processorCount }
 
-    /// The SIMD kernel in use: "avx2", "sse4.1" or "portable".
+    /// The SIMD kernel in use: "avx512", "avx2", "sse4.1" or "portable".
     public static var kernel: String {
         String(cString: gigi_blake3_kernel_name(gigi_blake3_active_kernel()))
     }

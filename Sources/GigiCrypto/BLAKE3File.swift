@@ -2,9 +2,15 @@
 // optionally the BLAKE3 of each fixed-size chunk (Gigi's 256 KiB share chunks)
 // and the file's SHA-256, all in one pass over the file.
 //
-// Regular files are mapped a window at a time (8 MiB) and unmapped before the
+// Regular files are mapped a window at a time (4 MiB) and unmapped before the
 // next, so resident memory stays near one window whatever the file size; pipes
-// and terminals are read into one window-sized buffer.
+// and terminals are read into one window-sized buffer. The window is not
+// pre-faulted (no MAP_POPULATE): the hashing threads fault its pages in
+// themselves, in parallel, rather than one thread mapping them all first.
+// When only the whole-file BLAKE3 is asked for, every page is read by one job
+// only: the window is then 64 MiB (fewer barriers between the threads) and each
+// job drops its pages from the mapping when done (MADV_DONTNEED; they stay in
+// the page cache), so resident memory stays near one 1 MiB piece per thread.
 
 import CBLAKE3
 import Dispatch
@@ -24,6 +30,7 @@ public struct FileHashError: UserFacingError, Equatable {
     public let errno: Int32
 
     public var message: String {
+        let path = TerminalSafe.escape(self.path)
         switch kind {
         case .notFound: return "\(path): no such file; check the name and try again."
         case .isDirectory: return "\(path) is a directory; give the files inside it instead."
@@ -32,10 +39,12 @@ public struct FileHashError: UserFacingError, Equatable {
         }
     }
 
+    /// A missing file or a directory: 66 (no input); a file that exists but
+    /// cannot be opened or read: 74 (I/O error).
     public var exitCode: GigiExitCode {
         switch kind {
-        case .notFound, .isDirectory, .notReadable: return .noInput
-        case .readFailed: return .ioError
+        case .notFound, .isDirectory: return .noInput
+        case .notReadable, .readFailed: return .ioError
         }
     }
 
@@ -61,12 +70,14 @@ public struct FileDigest: Sendable, Equatable {
 /// One pass over a file computing its BLAKE3 and, on request, per-chunk BLAKE3s and SHA-256.
 public struct FileHasher: Sendable {
     /// Bytes mapped (or buffered) at a time: the bound on memory used for data.
-    public static let windowSize = 8 << 20
+    public static let windowSize = 4 << 20
+    /// The window when only the whole-file BLAKE3 is computed (pages released per job).
+    static let blake3OnlyWindowSize = 64 << 20
 
     /// Threads to use; defaults to the number of online processors.
     public var threads: Int
     /// When set, the size of the chunks reported to `onChunk` (a positive
-    /// divisor of 8 MiB, e.g. 256 KiB); the last chunk may be shorter.
+    /// divisor of `windowSize`, e.g. 256 KiB); the last chunk may be shorter.
     public var chunkSize: Int?
     /// Whether to compute SHA-256 as well.
     public var sha256: Bool
@@ -81,13 +92,20 @@ public struct FileHasher: Sendable {
 
     /// Hashes the file at `path`; `onChunk` receives the chunk digests in order.
     public func hash(path: String, onChunk: (FileChunkDigest) -> Void = { _ in }) throws -> FileDigest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try path.withCString { try hash(cPath: $0, name: path, onChunk: onChunk) }
+    }
+
+    /// Hashes the file at the C path `cPath` (any bytes, e.g. a file name that
+    /// is not UTF-8); `name` is used in error messages.
+    public func hash(cPath: UnsafePointer<CChar>, name: String,
+                     onChunk: (FileChunkDigest) -> Void = { _ in }) throws -> FileDigest {
+        let fd = open(cPath, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             let e = Glibc.errno
-            throw FileHashError(kind: e == ENOENT || e == ENOTDIR ? .notFound : .notReadable, path: path, errno: e)
+            throw FileHashError(kind: e == ENOENT || e == ENOTDIR ? .notFound : .notReadable, path: name, errno: e)
         }
         defer { close(fd) }
-        return try hash(fileDescriptor: fd, name: path, onChunk: onChunk)
+        return try hash(fileDescriptor: fd, name: name, onChunk: onChunk)
     }
 
     /// Hashes everything readable from `fd` (a file, pipe or terminal), which is
@@ -120,15 +138,17 @@ public struct FileHasher: Sendable {
 
         mutating func mapWindows(fd: Int32, size fileSize: UInt64, name: String,
                                  onChunk: (FileChunkDigest) -> Void) throws {
+            let releasePages = options.chunkSize == nil && !options.sha256
+            let window = releasePages ? FileHasher.blake3OnlyWindowSize : FileHasher.windowSize
             var offset: UInt64 = 0
             while offset < fileSize {
-                let length = Int(Swift.min(UInt64(FileHasher.windowSize), fileSize - offset))
-                guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off_t(offset)),
+                let length = Int(Swift.min(UInt64(window), fileSize - offset))
+                guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(offset)),
                       p != MAP_FAILED else {
                     throw FileHashError(kind: .readFailed, path: name, errno: Glibc.errno)
                 }
                 defer { munmap(p, length) }
-                process(UnsafeRawBufferPointer(start: p, count: length), onChunk: onChunk)
+                process(UnsafeRawBufferPointer(start: p, count: length), releasePages: releasePages, onChunk: onChunk)
                 offset += UInt64(length)
             }
             if fileSize == 0 { process(UnsafeRawBufferPointer(start: nil, count: 0), onChunk: onChunk) }
@@ -157,9 +177,13 @@ public struct FileHasher: Sendable {
 
         /// Hashes one window: the whole-file BLAKE3 subtrees, the chunk hashes
         /// and SHA-256 as independent jobs shared by the threads.
-        mutating func process(_ window: UnsafeRawBufferPointer, onChunk: (FileChunkDigest) -> Void) {
+        /// With `releasePages` (a mapped window whose bytes only the BLAKE3
+        /// jobs read), each job unmaps its pages when done; the window is then
+        /// cut into pieces even on one thread, so memory stays bounded.
+        mutating func process(_ window: UnsafeRawBufferPointer, releasePages: Bool = false,
+                              onChunk: (FileChunkDigest) -> Void) {
             let threads = options.threads
-            let b3 = blake3.beginParallelUpdate(window, threads: threads)
+            let b3 = blake3.beginParallelUpdate(window, threads: releasePages ? Swift.max(2, threads) : threads)
             var chunkCount = 0
             if let cs = options.chunkSize {
                 chunkCount = (window.count + cs - 1) / cs
@@ -174,6 +198,7 @@ public struct FileHasher: Sendable {
                     shaJob.run()
                 } else if i < shaJobs + b3.jobCount {
                     b3.job(i - shaJobs)
+                    if releasePages { b3.releasePages(i - shaJobs) }
                 } else {
                     chunks.job(i - shaJobs - b3.jobCount)
                 }
@@ -193,6 +218,20 @@ public struct FileHasher: Sendable {
         func finish() -> FileDigest {
             FileDigest(size: size, blake3: blake3.finalize(), sha256: options.sha256 ? sha.finalize() : nil)
         }
+    }
+}
+
+extension ParallelUpdate {
+    static let pageSize = UInt(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Drops the pages wholly inside piece `i` from a file mapping (they stay
+    /// in the page cache; touching them again maps them again).
+    func releasePages(_ i: Int) {
+        let page = Self.pageSize
+        let start = UInt(bitPattern: input.baseAddress! + pieces[i].offset)
+        let end = start + UInt(pieces[i].chunks * BLAKE3.chunkSize)
+        let first = (start + page - 1) & ~(page - 1), last = end & ~(page - 1)
+        if last > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }
     }
 }
 

@@ -48,33 +48,6 @@ public enum ChaChaPoly {
     public static func open(_ sealed: [UInt8], key: SecureBytes, nonce: [UInt8], aad: [UInt8] = []) throws -> [UInt8] {
         try sealed.withUnsafeBytes { try open($0, key: key, nonce: nonce, aad: aad) }
     }
-
-    /// In-place variants for hot paths (Noise transport): encrypts `count` bytes at
-    /// `buffer` and writes the tag right after them (`buffer` must have room for 16 more).
-    public static func sealInPlace(_ buffer: UnsafeMutableRawPointer, count: Int, key: UnsafeRawPointer,
-                                   nonce: UnsafeRawPointer, aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
-        ensureSodium()
-        var macLen: UInt64 = 0
-        let p = buffer.assumingMemoryBound(to: UInt8.self)
-        let r = crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-            p, p + count, &macLen, p, UInt64(count),
-            aad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(aad.count), nil,
-            nonce.assumingMemoryBound(to: UInt8.self), key.assumingMemoryBound(to: UInt8.self))
-        precondition(r == 0)
-    }
-
-    /// Decrypts `count` bytes (ciphertext followed by its 16-byte tag) in place; returns false if altered.
-    public static func openInPlace(_ buffer: UnsafeMutableRawPointer, count: Int, key: UnsafeRawPointer,
-                                   nonce: UnsafeRawPointer, aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> Bool {
-        ensureSodium()
-        guard count >= tagSize else { return false }
-        let p = buffer.assumingMemoryBound(to: UInt8.self)
-        let n = count - tagSize
-        return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-            p, nil, p, UInt64(n), p + n,
-            aad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(aad.count),
-            nonce.assumingMemoryBound(to: UInt8.self), key.assumingMemoryBound(to: UInt8.self)) == 0
-    }
 }
 
 /// XChaCha20-Poly1305 (IETF construction): 32-byte key, 24-byte random-safe nonce, 16-byte tag.

@@ -10,22 +10,37 @@ public final class GigiDNSLMDBPeerStore: GigiDNSPeerStore, Sendable {
 
     public init(store: Store) { self.store = store }
 
+    /// Opens (creating) the node's store, GIGI_HOME/store, shared with the rest of the node.
+    public convenience init(home: String) throws {
+        try FileManager.default.createDirectory(atPath: home + "/store", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        self.init(store: try Store(path: home + "/store"))
+    }
+
     public func save(_ peer: GigiDNSPeerRecord) throws {
-        try store.write { txn in
-            try store.peers.put(PeerRecord(addresses: peer.addresses, nickname: peer.nickname,
-                                           capabilities: peer.capabilities,
-                                           lastSeen: Date(timeIntervalSince1970: peer.lastSeen),
-                                           source: Self.source),
-                                for: peer.peerID, in: txn)
-        }
+        try apply([(peerID: peer.peerID, record: peer)])
     }
 
     public func remove(peerID: String) throws {
+        try apply([(peerID: peerID, record: nil)])
+    }
+
+    /// All changes in one write transaction (one fsync for a batch of discoveries).
+    public func apply(_ changes: [(peerID: String, record: GigiDNSPeerRecord?)]) throws {
         try store.write { txn in
-            if try store.peers.get(peerID, in: txn)?.source == Self.source {
-                _ = try store.peers.delete(peerID, in: txn)
+            for c in changes {
+                if let peer = c.record {
+                    try store.peers.put(Self.stored(peer), for: peer.peerID, in: txn)
+                } else if try store.peers.get(c.peerID, in: txn)?.source == Self.source {
+                    _ = try store.peers.delete(c.peerID, in: txn)
+                }
             }
         }
+    }
+
+    private static func stored(_ peer: GigiDNSPeerRecord) -> PeerRecord {
+        PeerRecord(addresses: peer.addresses, nickname: peer.nickname, capabilities: peer.capabilities,
+                   lastSeen: Date(timeIntervalSince1970: peer.lastSeen), source: source)
     }
 
     /// LAN peers last written by this store (their TTL is not kept: `expires` = `lastSeen`).

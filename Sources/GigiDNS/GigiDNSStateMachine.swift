@@ -19,6 +19,12 @@ public struct GigiDNSConfig: Sendable, Equatable {
     public var maxAcceptedTTL: UInt32 = 86_400
     /// How often expiry is checked.
     public var sweepInterval: TimeAmount = .milliseconds(250)
+    /// Rendezvous keys listed in one record's `meta` (each `rv:<64 hex>` is 68 bytes, so 8 keep a
+    /// record near 800 bytes, one unfragmented datagram). A node with more active nameplates still
+    /// answers a query for any of them: that answer lists the asked key first.
+    public var maxAnnouncedRendezvousKeys: Int = 8
+    /// Rendezvous keys held at once (ours; a daemon with this many open nameplates is unusual).
+    public var maxRendezvousKeys: Int = 256
 
     public init() {}
 }
@@ -184,8 +190,12 @@ public struct GigiDNSStateMachine: Sendable {
     }
 
     /// Rendezvous keys (hex) of our active nameplates: announced in `meta`, and answered.
+    /// Keys that are not 1…128 hex digits are dropped; at most `maxRendezvousKeys` are kept.
     public mutating func setRendezvousKeys(_ keys: [String], now: NIODeadline) -> [Action] {
+        var seen = Set<String>()
         let normalized = keys.map { $0.lowercased() }
+            .filter { !$0.isEmpty && $0.count <= 128 && $0.allSatisfy(\.isHexDigit) && seen.insert($0).inserted }
+            .prefix(config.maxRendezvousKeys).map { $0 }
         guard normalized != rendezvousKeys else { return [] }
         rendezvousKeys = normalized
         guard started, local != nil else { return [] }
@@ -200,11 +210,11 @@ public struct GigiDNSStateMachine: Sendable {
         return [.send(makeQuery(GigiDNSPackets.rendezvousQuery(id: takeID(), keyHex: keyHex)))]
     }
 
-    /// Restarts query backoff (e.g. an interface came up).
+    /// Restarts query backoff and queries at once (e.g. an interface came up). Announcing on
+    /// the new interface is `updateLocal`'s job, so an interface change announces once, not twice.
     public mutating func requery(now: NIODeadline) -> [Action] {
         queryInterval = config.initialQueryInterval
         nextQuery = now
-        if local != nil, started { nextAnnounce = now }
         return tick(now: now)
     }
 
@@ -227,11 +237,17 @@ public struct GigiDNSStateMachine: Sendable {
         if recentQueryIDs.contains(m.id) { stats.ownPackets += 1; return [] }  // our own, looped back
         guard started, local != nil else { return [] }
         var wanted = false
+        var asked: [String] = []
         for q in m.questions {
             switch GigiDNSPackets.classify(q) {
             case .service?: wanted = true
             case .rendezvous(let key)?:
-                if rendezvousKeys.contains(key) { wanted = true } else { stats.ignoredQuestions += 1 }
+                if rendezvousKeys.contains(key) {
+                    wanted = true
+                    if !asked.contains(key) { asked.append(key) }
+                } else {
+                    stats.ignoredQuestions += 1
+                }
             case nil: stats.ignoredQuestions += 1
             }
         }
@@ -241,7 +257,7 @@ public struct GigiDNSStateMachine: Sendable {
             return []
         }
         stats.repliesSent += 1
-        return announcements(ttl: config.recordTTL)
+        return announcements(ttl: config.recordTTL, rendezvousFirst: asked)
     }
 
     private mutating func makeQuery(_ m: DNSMessage) -> [UInt8] {
@@ -258,18 +274,22 @@ public struct GigiDNSStateMachine: Sendable {
 
     // MARK: - announcements
 
-    private func records(for peer: GigiDNSLocalPeer, addresses: [String]) -> [GigiDNSRecord] {
+    /// One record per address. `rendezvousFirst` (keys a query asked for) lead the `rv` entries,
+    /// so an answer always carries the asked key even when more keys exist than one record lists.
+    private func records(for peer: GigiDNSLocalPeer, addresses: [String],
+                         rendezvousFirst: [String] = []) -> [GigiDNSRecord] {
         var meta = peer.meta.filter { $0.key != GigiDNSRecord.rendezvousMetaKey }
-        meta += rendezvousKeys.map { GigiDNSMetaEntry(GigiDNSRecord.rendezvousMetaKey, $0) }
+        let keys = rendezvousFirst + rendezvousKeys.filter { !rendezvousFirst.contains($0) }
+        meta += keys.prefix(config.maxAnnouncedRendezvousKeys).map { GigiDNSMetaEntry(GigiDNSRecord.rendezvousMetaKey, $0) }
         return addresses.map {
             GigiDNSRecord(peerID: peer.peerID, nickname: peer.nickname, address: $0,
                           capabilities: peer.capabilities, meta: meta)
         }
     }
 
-    private func announcements(ttl: UInt32) -> [Action] {
+    private func announcements(ttl: UInt32, rendezvousFirst: [String] = []) -> [Action] {
         guard let local else { return [] }
-        return records(for: local, addresses: local.addresses).map {
+        return records(for: local, addresses: local.addresses, rendezvousFirst: rendezvousFirst).map {
             .send(GigiDNSPackets.announcement(id: 0, record: $0, ttl: ttl).encoded())
         }
     }

@@ -25,6 +25,8 @@ public enum DownloadError: Error, Equatable, Sendable, UserFacingError {
     case io(String, Int32)
     case noSpace(needed: UInt64, available: UInt64)
     case verificationFailed(String)
+    /// The sender's chunks kept failing their BLAKE3 check (corrupt data or a lying manifest).
+    case corruptData(String)
     case peerFailed(String)
 
     public var message: String {
@@ -39,6 +41,8 @@ public enum DownloadError: Error, Equatable, Sendable, UserFacingError {
             return "Not enough free space: \(needed) bytes needed, \(available) available; free some space or fetch elsewhere with -o."
         case .verificationFailed(let p):
             return "\(PathSafety.displayName(p)) did not match the sender's SHA-256: the data was corrupted; it was not saved. Try again."
+        case .corruptData(let why):
+            return "The sender sent corrupt data (\(why)); none of it was saved. Try again, or ask the sender to share again."
         case .peerFailed(let why):
             return "The transfer failed: \(why). Run the same command again to resume."
         }
@@ -47,7 +51,7 @@ public enum DownloadError: Error, Equatable, Sendable, UserFacingError {
         switch self {
         case .exists: return .cannotCreate
         case .notADirectory, .io, .noSpace: return .ioError
-        case .verificationFailed: return .dataError
+        case .verificationFailed, .corruptData: return .dataError
         case .peerFailed: return .unavailable
         }
     }
@@ -90,7 +94,7 @@ public final class DownloadWriter: @unchecked Sendable {
         let t = target(i)
         let slash = t.lastIndex(of: "/")!
         let tag = BLAKE3.hash(Array(manifest.entries[i].path.utf8)).hex.prefix(16)
-        return String(t[..<slash]) + "/.gigi-partial-" + tag
+        return String(t[..<slash]) + "/" + PathSafety.partialPrefix + tag
     }
 
     /// What identifies this download in the downloads table: the target of the

@@ -238,6 +238,16 @@ public final class Fetcher: @unchecked Sendable {
         }
     }
 
+    /// A network or protocol error while pulling, as the user must see it: what broke,
+    /// and that the same command resumes (our own errors already say what to do).
+    static func transferFailure(_ error: Error) -> Error {
+        if error is DownloadError { return error }
+        var why = (error as? UserFacingError)?.message ?? String(describing: error)
+        while why.hasSuffix(".") { why.removeLast() }
+        if let first = why.first { why = first.lowercased() + why.dropFirst() }
+        return DownloadError.peerFailed(why)
+    }
+
     private func fail(_ e: Error) { lock.withLock { if failure == nil { failure = e } } }
 
     private func pull(provider p: Int, open: ChunkStreamOpener) async {
@@ -308,21 +318,28 @@ public final class Fetcher: @unchecked Sendable {
                 if valid { onProgress?(currentProgress); try commit(force: false) }
                 for a in acts {
                     switch a {
-                    case .fail: throw DownloadError.peerFailed("chunk \(n) failed verification \(config.maxAttempts) times")
-                    case .dropProvider: throw DownloadError.peerFailed("the sender sent corrupt data repeatedly")
+                    case .fail: throw DownloadError.corruptData("chunk \(n) failed verification \(config.maxAttempts) times")
+                    case .dropProvider: throw DownloadError.corruptData("\(config.maxStrikes) chunks failed verification")
                     case .request: break
                     }
                 }
             }
             if lock.withLock({ scheduler.isComplete }) {
-                try await s.write(ChunkWire.request(ChunkWire.goodbye))
-                try await s.closeWrite()
+                // Best effort: everything is verified, and a one-shot sharer shuts down as soon
+                // as it reads the goodbye, which may break the connection under our closeWrite.
+                try? await s.write(ChunkWire.request(ChunkWire.goodbye))
+                try? await s.closeWrite()
                 _ = try? await reader.readExactly(1)   // wait for the sender to close
             }
         } catch {
+            // Every chunk is in: an error now (the sharer closing first after our goodbye) changes nothing.
+            if lock.withLock({ scheduler.isComplete }) {
+                if let stream { await stream.reset() }
+                return
+            }
             lock.withLock { scheduler.removeProvider(p) }
             let stillHasProviders = lock.withLock { scheduler.hasProviders }
-            if !stillHasProviders { fail(error) }
+            if !stillHasProviders { fail(Self.transferFailure(error)) }
             if let stream { await stream.reset() }
         }
     }

@@ -175,6 +175,9 @@ public final class Indexer: @unchecked Sendable {
             }
             if name == "." || name == ".." { continue }
             let abs = dir + "/" + name
+            // An unfinished download (DownloadWriter's partial file): not data to share,
+            // and a name every fetcher refuses.
+            if name.hasPrefix(PathSafety.partialPrefix) { skipped.append(abs); continue }
             let rel = relative + "/" + name
             var st = stat()
             guard lstat(abs, &st) == 0 else { throw IndexError.unreadable(abs, errno) }

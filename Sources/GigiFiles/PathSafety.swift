@@ -25,6 +25,10 @@ public enum PathSafety {
     public static let maxPathBytes = 4096
     public static let maxComponentBytes = 255
     public static let maxDepth = 64
+    /// Names the fetcher gives its partial files (DownloadWriter). A received name may
+    /// not start with it: renaming such a file into place would replace another
+    /// entry's partial file, whose final name would then get the wrong data.
+    public static let partialPrefix = ".gigi-partial-"
 
     static let deviceNames: Set<String> = {
         var s: Set<String> = ["con", "prn", "aux", "nul", "conin$", "conout$"]
@@ -47,6 +51,7 @@ public enum PathSafety {
             guard !p.isEmpty else { throw fail("empty path component") }
             guard p != ".", p != ".." else { throw fail("\"\(p)\" component") }
             guard p.utf8.count <= maxComponentBytes else { throw fail("component too long") }
+            guard !p.hasPrefix(partialPrefix) else { throw fail("a name reserved for unfinished downloads") }
             let stem = p.split(separator: ".", maxSplits: 1).first.map { $0.lowercased() } ?? ""
             guard !deviceNames.contains(stem.trimmingTrailingSpaces) else { throw fail("device name") }
         }

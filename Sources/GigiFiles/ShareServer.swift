@@ -18,6 +18,8 @@ import GigiCrypto
 public enum ShareEvent: Sendable, Equatable {
     case fetchStarted(peer: String)
     case fetchCompleted(peer: String)
+    /// A chunk stream ended (or broke) before the fetcher said it had everything.
+    case fetchStopped(peer: String)
     case wrongCode(peer: String, failedAttempts: Int)
     case closed(reason: String)
     case fileChanged(path: String)
@@ -115,6 +117,8 @@ public actor ShareServer {
         emit.yield(.fetchCompleted(peer: peer))
     }
 
+    private func stopped(peer: String) { emit.yield(.fetchStopped(peer: peer)) }
+
     fileprivate func changed(path: String) { emit.yield(.fileChanged(path: path)) }
 
     // MARK: - Stream handlers
@@ -167,6 +171,7 @@ public actor ShareServer {
     /// Serves one `/gigi/chunks/1.0.0` stream.
     public nonisolated func handleChunkStream(_ stream: TransferStream, remoteName: String) async {
         let reader = StreamReader(stream)
+        var serving = false, finished = false
         do {
             guard let open = try await reader.readMessage(maxSize: ChunkWire.maxOpenSize) else { return }
             let req = try decodeCBOR(ChunkOpen.self, open, maxSize: ChunkWire.maxOpenSize)
@@ -177,9 +182,11 @@ public actor ShareServer {
                 return
             }
             try await stream.writeMessage(encodeCBOR(ChunkOpenReply(ok: true)))
+            serving = true
             while let r = try await reader.readExactly(4) {
                 let n = ChunkWire.be32(r, 0)
                 if n == ChunkWire.goodbye {
+                    finished = true
                     await completed(peer: remoteName, manifest: mid)
                     break
                 }
@@ -200,6 +207,7 @@ public actor ShareServer {
         } catch {
             await stream.reset()
         }
+        if serving && !finished { await stopped(peer: remoteName) }
     }
 }
 

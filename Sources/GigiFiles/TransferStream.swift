@@ -4,6 +4,8 @@
 // that the protocol logic can be exercised over an in-memory pipe in unit
 // tests; P2PHost's streams conform through a thin adapter (HostAdapter.swift).
 
+import GigiBase
+
 /// A bidirectional byte stream (a libp2p stream once negotiated).
 public protocol TransferStream: AnyObject, Sendable {
     /// Up to `maxBytes` bytes, or nil at end of stream.
@@ -13,10 +15,28 @@ public protocol TransferStream: AnyObject, Sendable {
     func reset() async
 }
 
-public enum TransferStreamError: Error, Equatable, Sendable {
+public enum TransferStreamError: Error, Equatable, Sendable, UserFacingError {
     case unexpectedEOF
     case messageTooLarge(Int)
     case malformed
+
+    // A peer controls these: they must reach the user as a sentence and an exit code.
+    public var message: String {
+        switch self {
+        case .unexpectedEOF:
+            return "The peer ended the connection in the middle of a message; run the same command again."
+        case .messageTooLarge(let n):
+            return "The peer sent a message too large to accept (\(n) bytes announced); nothing was written."
+        case .malformed:
+            return "The peer sent a malformed message length; nothing was written."
+        }
+    }
+    public var exitCode: GigiExitCode {
+        switch self {
+        case .unexpectedEOF: return .unavailable
+        case .messageTooLarge, .malformed: return .dataError
+        }
+    }
 }
 
 /// Buffers a `TransferStream` for exact and length-prefixed reads. One reader at a time.

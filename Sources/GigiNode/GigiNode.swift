@@ -12,10 +12,12 @@ import Foundation
 import GigiAuth
 import GigiBase
 import GigiCrypto
+import GigiDNS
 import GigiFiles
 import GigiStore
 import Logging
 import P2PCore
+import NIOPosix
 import P2PHost
 
 /// How to run a node.
@@ -26,13 +28,23 @@ public struct GigiNodeOptions: Sendable {
     public var listen: [String]
     /// The libp2p identity; nil: `home/identity.key` (created on first use).
     public var identityFile: String?
+    /// LAN discovery (GigiDNS); nil or disabled: none. Never on in tests outside namespaces.
+    public var lan: GigiDNSServiceConfig?
+    /// The nickname announced on the LAN.
+    public var nickname: String
+    /// Keep discovered LAN peers in the store (the daemon does; one-shot commands do not).
+    public var rememberLANPeers: Bool
     public var logger: Logger
 
     public init(home: String, listen: [String] = ["/ip4/0.0.0.0/tcp/0"], identityFile: String? = nil,
+                lan: GigiDNSServiceConfig? = nil, nickname: String = "gigi", rememberLANPeers: Bool = false,
                 logger: Logger = Logger(label: "gigi.node")) {
         self.home = home
         self.listen = listen
         self.identityFile = identityFile
+        self.lan = lan
+        self.nickname = nickname
+        self.rememberLANPeers = rememberLANPeers
         self.logger = logger
     }
 }
@@ -43,6 +55,7 @@ public enum GigiNodeError: UserFacingError, Equatable {
     case listenFailed(String, reason: String)
     case unreachable(String, reason: String)
     case noRoute
+    case notOnLAN
     case notFound(String)
 
     public var message: String {
@@ -55,6 +68,8 @@ public enum GigiNodeError: UserFacingError, Equatable {
             return "Could not reach the sender at \(TerminalSafe.escape(a)): \(r). Check that its `gigi share` is still running."
         case .noRoute:
             return "No way to find the sender: give its address with --peer MULTIADDR (printed by `gigi share`), or use a ticket."
+        case .notOnLAN:
+            return "No sharer of that code answered on this LAN: check the code, or give the sharer's address with --peer MULTIADDR."
         case .notFound(let p):
             return "\(TerminalSafe.escape(p)) does not exist."
         }
@@ -64,7 +79,7 @@ public enum GigiNodeError: UserFacingError, Equatable {
         switch self {
         case .badAddress: return .usage
         case .listenFailed: return .unavailable
-        case .unreachable, .noRoute: return .unavailable
+        case .unreachable, .noRoute, .notOnLAN: return .unavailable
         case .notFound: return .noInput
         }
     }
@@ -81,15 +96,21 @@ public final class GigiNode: Sendable {
     let shares: ShareServer
     let logger: Logger
     let identity: P2PPrivateKey
+    /// LAN discovery, when enabled.
+    let lan: GigiDNSService?
+    /// Rendezvous keys of the shares being served, by share id (announced on the LAN).
+    let rendezvous = Locked<[[UInt8]: [UInt8]]>([:])
 
     /// The node's peer ID.
     public var peerID: String { host.peerID.description }
 
-    private init(options: GigiNodeOptions, identity: P2PPrivateKey, host: P2PHost, index: FileIndex) {
+    private init(options: GigiNodeOptions, identity: P2PPrivateKey, host: P2PHost, index: FileIndex,
+                 lan: GigiDNSService?) {
         self.options = options
         self.identity = identity
         self.host = host
         self.index = index
+        self.lan = lan
         self.logger = options.logger
         self.shares = ShareServer(localPeer: identity.peerID.bytes)
     }
@@ -109,7 +130,7 @@ public final class GigiNode: Sendable {
         var config = P2PHostConfig()
         config.agentVersion = "gigi/\(GigiVersion.string)"
         let host = P2PHost(identity: identity, config: config)
-        let node = GigiNode(options: options, identity: identity, host: host, index: index)
+        var lan: GigiDNSService? = nil
         do {
             for text in options.listen {
                 let addr = try parseAddress(text)
@@ -117,11 +138,21 @@ public final class GigiNode: Sendable {
                     throw GigiNodeError.listenFailed(text, reason: describe(error))
                 }
             }
-            await node.registerHandlers()
+            if let cfg = options.lan, cfg.enabled {
+                let store: GigiDNSPeerStore? = options.rememberLANPeers ? GigiDNSLMDBPeerStore(store: index.store) : nil
+                // A node that listens nowhere (a fetcher) only asks; it announces nothing.
+                let local = options.listen.isEmpty ? nil
+                    : GigiDNSLocalPeer(peerID: identity.peerID.description, nickname: options.nickname, addresses: [])
+                lan = try await GigiDNSService.start(eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                                                     config: cfg, local: local, store: store)
+            }
         } catch {
             await host.shutdown()
             throw error
         }
+        let node = GigiNode(options: options, identity: identity, host: host, index: index, lan: lan)
+        await node.registerHandlers()
+        if let lan { lan.setListenAddresses(await node.dialableAddresses()) }
         return node
     }
 
@@ -149,8 +180,19 @@ public final class GigiNode: Sendable {
 
     /// Stops serving, closes connections, and closes the store.
     public func shutdown() async {
+        await lan?.stop(goodbye: true)
         await shares.finish()
         await host.shutdown()
+    }
+
+    /// Announces (or stops announcing) the rendezvous key of a share on the LAN.
+    func setRendezvous(_ key: [UInt8]?, forShare id: [UInt8]) {
+        guard let lan else { return }
+        let keys = rendezvous.withLock { r -> [[UInt8]] in
+            r[id] = key
+            return Array(r.values)
+        }
+        lan.setRendezvousKeys(keys)
     }
 }
 

@@ -85,6 +85,9 @@ enum FetchTarget {
 }
 
 extension GigiNode {
+    /// Sharers answering one rendezvous that a fetch tries at most.
+    static let maxRendezvousCandidates = 8
+
     /// Checks a code or ticket without using the network (for early, clear errors).
     public static func validateFetchInput(_ input: String) throws {
         _ = try FetchTarget.parse(input)
@@ -104,15 +107,42 @@ extension GigiNode {
                 if let a = try? Multiaddr(bytes: raw) { candidates.append(a.withoutTrailingPeerID) }
             }
         }
-        guard !candidates.isEmpty else { throw GigiNodeError.noRoute }
+        // Who to try, in order: the given/ticket addresses as one sharer, else every
+        // sharer that answers for the nameplate's rendezvous key on the LAN.
+        var sharers: [(addresses: [Multiaddr], peer: PeerID?)] = []
+        if !candidates.isEmpty { sharers.append((candidates, expected)) }
+        if sharers.isEmpty, case .code(let code) = target, let lan {
+            let key = ShareCode.rendezvousKey(nameplate: code.nameplate)
+            for record in await lan.findRendezvous(key, timeout: .seconds(3)) {
+                let addrs = record.dialAddresses.compactMap { try? Multiaddr($0) }
+                if !addrs.isEmpty { sharers.append((addrs, try? PeerID(record.peerID))) }
+            }
+            logger.info("LAN rendezvous for nameplate \(code.nameplate): \(sharers.count) sharer(s)")
+        }
+        guard !sharers.isEmpty else {
+            throw lan == nil ? GigiNodeError.noRoute : GigiNodeError.notOnLAN
+        }
 
-        let connection = try await connectFirst(candidates, expected: expected)
+        var connection: P2PConnection? = nil
+        var offeredShare: OfferedShare? = nil
+        var lastError: Error = GigiNodeError.noRoute
+        for sharer in sharers.prefix(Self.maxRendezvousCandidates) {
+            do {
+                let conn = try await connectFirst(sharer.addresses, expected: sharer.peer)
+                let context = SharePAKEContext(fetcherPeer: host.peerID.bytes, sharerPeer: conn.remotePeer.bytes,
+                                               selector: target.selector)
+                let shareStream = try await openStream(on: conn, protocols: [Self.shareProtocol])
+                offeredShare = try await ShareClient.handshake(HostTransferStream(shareStream), secret: target.secret,
+                                                               context: context)
+                connection = conn
+                break
+            } catch {
+                // Another sharer on the LAN may use the same nameplate: try the next one.
+                lastError = error
+            }
+        }
+        guard let connection, let offered = offeredShare else { throw lastError }
         let remote = connection.remotePeer
-        let context = SharePAKEContext(fetcherPeer: host.peerID.bytes, sharerPeer: remote.bytes,
-                                       selector: target.selector)
-        let shareStream = try await openStream(on: connection, protocols: [Self.shareProtocol])
-        let offered = try await ShareClient.handshake(HostTransferStream(shareStream), secret: target.secret,
-                                                      context: context)
         logger.info("manifest \(offered.manifestID.hex) from \(remote): \(offered.manifest.entries.count) entries, \(offered.manifest.totalSize) bytes")
 
         try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)

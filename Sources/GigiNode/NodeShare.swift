@@ -40,7 +40,7 @@ public struct ActiveShare: Sendable {
     public let chunks: Int
     /// Names at the top of the share (what the fetcher will create).
     public let topNames: [String]
-    /// Paths skipped while indexing (sockets, devices, unreadable entries).
+    /// Paths skipped while indexing (sockets, devices, unfinished downloads).
     public let skipped: [String]
     /// Bits of secret in the code.
     public let secretBits: Int
@@ -50,6 +50,8 @@ public struct ActiveShare: Sendable {
 public enum NodeShareEvent: Sendable, Equatable {
     case fetchStarted(peer: String)
     case fetchCompleted(peer: String)
+    /// The fetcher went away before it had everything (it may come back and resume).
+    case fetchStopped(peer: String)
     case wrongCode(peer: String, failedAttempts: Int)
     case closed(reason: String)
     case fileChanged(path: String)
@@ -65,6 +67,7 @@ extension GigiNode {
                     switch e {
                     case .fetchStarted(let p): continuation.yield(.fetchStarted(peer: p))
                     case .fetchCompleted(let p): continuation.yield(.fetchCompleted(peer: p))
+                    case .fetchStopped(let p): continuation.yield(.fetchStopped(peer: p))
                     case .wrongCode(let p, let n): continuation.yield(.wrongCode(peer: p, failedAttempts: n))
                     case .closed(let r): continuation.yield(.closed(reason: r))
                     case .fileChanged(let p): continuation.yield(.fileChanged(path: p))
@@ -105,6 +108,8 @@ extension GigiNode {
             ticketText = ticket.text
         }
         await shares.add(ServedShare(shareID: shareID, secrets: secrets, indexed: indexed))
+        // Only the nameplate's rendezvous key is announced: the words never leave this machine.
+        setRendezvous(ShareCode.rendezvousKey(nameplate: code.nameplate), forShare: shareID)
 
         let entries = indexed.manifest.entries
         return ActiveShare(code: code.text, ticket: ticketText, shareID: Hex.encode(shareID),
@@ -120,7 +125,9 @@ extension GigiNode {
 
     /// Stops serving a share.
     public func unshare(_ share: ActiveShare, reason: String) async {
-        await shares.remove(shareID: Hex.decode(share.shareID) ?? [], reason: reason)
+        let id = Hex.decode(share.shareID) ?? []
+        setRendezvous(nil, forShare: id)
+        await shares.remove(shareID: id, reason: reason)
     }
 }
 

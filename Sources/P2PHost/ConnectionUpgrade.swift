@@ -182,7 +182,7 @@ final class MultistreamNegotiationHandler: ChannelInboundHandler, RemovableChann
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(context, "\(error)")
+        fail(context, (error as? NoiseTransportError)?.reason ?? "\(error)")
     }
 }
 

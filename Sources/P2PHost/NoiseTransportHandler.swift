@@ -25,6 +25,8 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Small plaintext pieces are gathered here until a full frame's worth.
     private var staging = ByteBuffer()
     private var failed = false
+    /// Plaintext positions in the current read buffer (reused).
+    private var frames: [(start: Int, length: Int)] = []
 
     init(transport: NoiseTransport, logger: Logger) {
         self.transport = transport
@@ -40,10 +42,20 @@ final class NoiseTransportHandler: ChannelDuplexHandler, RemovableChannelHandler
             if partial != nil {
                 guard try completePartial(context, &input) else { return }
             }
-            while let plain = try transport.open(&input) {
-                context.fireChannelRead(wrapInboundOut(plain))
+            // Decrypt every whole frame in place first and only then hand out slices: a live
+            // slice would make the next in-place decryption copy the rest of the buffer.
+            frames.removeAll(keepingCapacity: true)
+            let origin = input.readerIndex
+            while true {
+                let start = input.readerIndex + 2
+                guard let length = try transport.open(&input)?.readableBytes else { break }
+                frames.append((start, length))
             }
             if input.readableBytes > 0 { keepPartial(&input) }
+            input.moveReaderIndex(to: origin)
+            for (start, length) in frames where length > 0 {
+                context.fireChannelRead(wrapInboundOut(input.getSlice(at: start, length: length)!))
+            }
         } catch {
             failed = true
             let reason = (error as? NoiseError)?.message ?? "\(error)"

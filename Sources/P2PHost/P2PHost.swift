@@ -155,7 +155,8 @@ final class HostCore: Sendable {
     let group: EventLoopGroup
     let logger = Logger(label: "gigi.p2p.host")
     let state = NIOLockedValueBox(State())
-    private let nextID = NIOLockedValueBox<UInt64>(1)
+    /// Connection ids are unique in the process, across hosts.
+    private static let nextID = NIOLockedValueBox<UInt64>(1)
 
     struct Listener {
         let channel: Channel
@@ -184,7 +185,7 @@ final class HostCore: Sendable {
     }
 
     func makeID() -> UInt64 {
-        nextID.withLockedValue { id in
+        Self.nextID.withLockedValue { id in
             defer { id += 1 }
             return id
         }

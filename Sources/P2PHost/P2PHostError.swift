@@ -13,6 +13,9 @@ public enum P2PHostError: UserFacingError, Equatable {
     case peerIDMismatch(expected: PeerID, actual: PeerID)
     /// The peer supports none of the protocols we proposed for a stream.
     case protocolNotSupported([String])
+    /// Stream negotiation failed for another reason (the peer reset or closed the stream,
+    /// e.g. because it is at its inbound stream limit, or broke multistream-select).
+    case negotiationFailed(String)
     /// A configured limit (connections, pending dials, streams) was reached.
     case limitReached(String)
     /// The address is not a TCP address this host can dial or listen on.
@@ -36,6 +39,8 @@ public enum P2PHostError: UserFacingError, Equatable {
             return "The peer at this address is \(actual), not the expected \(expected); check the /p2p part of the address."
         case .protocolNotSupported(let ids):
             return "The peer supports none of the protocols \(ids.joined(separator: ", ")); it may run an incompatible version."
+        case .negotiationFailed(let reason):
+            return "Opening a stream to the peer failed: \(reason)."
         case .limitReached(let what):
             return "Too many \(what); try again later or raise the limit."
         case .unsupportedAddress(let addr):

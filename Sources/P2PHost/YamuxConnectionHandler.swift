@@ -252,7 +252,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
                 if case .noProtocolAgreed = error as? MultistreamError {
                     promise.fail(P2PHostError.protocolNotSupported(protocols))
                 } else {
-                    promise.fail(P2PHostError.connectionClosed("stream negotiation failed: \(reason)"))
+                    promise.fail(P2PHostError.negotiationFailed(reason))
                 }
                 slot.phase = .open
             }
@@ -285,12 +285,12 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    private func failNegotiation(_ slot: StreamSlot, _ reason: String) {
+    private func failNegotiation(_ slot: StreamSlot, _ reason: String, connectionGone: Bool = false) {
         switch slot.phase {
         case .outbound(_, _, let promise):
             slot.phase = .open
             slot.released = true
-            promise.fail(P2PHostError.connectionClosed("stream negotiation failed: \(reason)"))
+            promise.fail(connectionGone ? P2PHostError.connectionClosed(reason) : P2PHostError.negotiationFailed(reason))
             resetStream(slot)
         case .inbound:
             slot.phase = .open
@@ -311,39 +311,43 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
 
     private func serviceRead(_ slot: StreamSlot) {
         guard var read = slot.read else { return }
-        if let failure = slot.failure, slot.inboundBytes == 0 || failure == .reset {
+        let promise = read.promise
+        func finish(_ result: Result<ByteBuffer?, Error>) {
             slot.read = nil
-            return read.promise.fail(failure)
+            promise.completeWith(result)
         }
+        if slot.failure == .reset { return finish(.failure(P2PStreamError.reset)) }
+        // Once nothing more can arrive, a short read is EOF (peer FIN) or the failure.
+        let ended = slot.remoteFinished || slot.failure != nil
+        let endError: P2PStreamError = slot.remoteFinished ? .unexpectedEOF : slot.failure ?? .unexpectedEOF
         switch read.request {
         case .upTo(let max):
             if slot.inboundBytes > 0 {
-                slot.read = nil
-                read.promise.succeed(take(slot, upTo: max))
-            } else if slot.remoteFinished {
-                slot.read = nil
-                read.promise.succeed(nil)
+                finish(.success(take(slot, upTo: max)))
+            } else if ended {
+                finish(slot.remoteFinished ? .success(nil) : .failure(endError))
             }
         case .exactly(let n):
-            var acc = read.accumulated
-            while (acc?.readableBytes ?? 0) < n, slot.inboundBytes > 0 {
-                var piece = take(slot, upTo: n - (acc?.readableBytes ?? 0))
-                if acc == nil {
-                    if piece.readableBytes == n { acc = piece; break }
-                    acc = ByteBuffer()
-                    acc!.reserveCapacity(n)
+            let have = read.accumulated?.readableBytes ?? 0
+            if read.accumulated == nil, slot.inboundBytes >= n {
+                finish(.success(take(slot, upTo: n)))
+            } else if slot.inboundBytes > 0 {
+                // Gather what came into the reader's buffer (it asked for it: return its window).
+                var acc = read.accumulated ?? context?.channel.allocator.buffer(capacity: n) ?? ByteBuffer()
+                let moved = min(n - have, slot.inboundBytes)
+                moveBuffered(of: slot, into: &acc, upTo: have + moved)
+                account(slot, moved)
+                if acc.readableBytes == n {
+                    finish(.success(acc))
+                } else {
+                    read.accumulated = acc
+                    slot.read = read
+                    if ended { finish(.failure(endError)) }
                 }
-                acc!.writeBuffer(&piece)
-            }
-            if n == 0 || (acc?.readableBytes ?? 0) == n {
-                slot.read = nil
-                read.promise.succeed(acc ?? ByteBuffer())
-            } else if slot.remoteFinished || slot.failure != nil {
-                slot.read = nil
-                read.promise.fail(slot.failure ?? .unexpectedEOF)
-            } else {
-                read.accumulated = acc
-                slot.read = read
+            } else if n == 0 {
+                finish(.success(ByteBuffer()))
+            } else if ended {
+                finish(.failure(endError))
             }
         case .lengthPrefixed(let max):
             var prefix: [UInt8] = []
@@ -353,56 +357,58 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
             }
             let decoded: (value: UInt64, length: Int)?
             do { decoded = try Varint.decode(prefix) } catch {
-                slot.read = nil
-                read.promise.fail(P2PStreamError.malformedLengthPrefix)
+                finish(.failure(P2PStreamError.malformedLengthPrefix))
                 return resetStream(slot)
             }
             guard let (length, prefixLength) = decoded else {
-                if slot.remoteFinished || slot.failure != nil {
-                    slot.read = nil
-                    if prefix.isEmpty && slot.failure == nil { read.promise.succeed(nil) } else {
-                        read.promise.fail(slot.failure ?? .unexpectedEOF)
-                    }
+                if ended {
+                    finish(prefix.isEmpty && slot.remoteFinished ? .success(nil) : .failure(endError))
                 }
                 return
             }
             guard length <= UInt64(max) else {
-                slot.read = nil
-                read.promise.fail(P2PStreamError.messageTooLarge(Int(clamping: length)))
+                finish(.failure(P2PStreamError.messageTooLarge(Int(clamping: length))))
                 return resetStream(slot)
             }
-            _ = take(slot, upTo: prefixLength, exact: true)
-            slot.read = (.exactly(Int(length)), nil, read.promise)
+            _ = take(slot, upTo: prefixLength)
+            slot.read = (.exactly(Int(length)), nil, promise)
             serviceRead(slot)
         }
     }
 
-    /// Takes up to `max` buffered bytes (one buffer's worth, or exactly `max` when `exact`,
-    /// which callers only use for bytes known to be buffered) and returns their window.
-    private func take(_ slot: StreamSlot, upTo max: Int, exact: Bool = false) -> ByteBuffer {
-        var result: ByteBuffer?
-        var remaining = max
-        while remaining > 0, var first = slot.inbound.popFirst() {
-            let piece: ByteBuffer
-            if first.readableBytes > remaining {
-                piece = first.readSlice(length: remaining)!
-                slot.inbound.prepend(first)
-            } else {
-                piece = first
-            }
-            remaining -= piece.readableBytes
-            if result == nil {
-                result = piece
-                if !exact { break }
-            } else {
-                var p = piece
-                result!.writeBuffer(&p)
-            }
+    /// Takes up to `max` buffered bytes as one buffer (a slice when one delivered piece
+    /// covers it, else the pieces copied together: one read then returns a whole read burst
+    /// instead of one Noise frame's worth) and returns their window to the peer.
+    private func take(_ slot: StreamSlot, upTo max: Int) -> ByteBuffer {
+        let total = min(max, slot.inboundBytes)
+        guard total > 0, var first = slot.inbound.popFirst() else { return ByteBuffer() }
+        var result: ByteBuffer
+        if first.readableBytes >= total {
+            result = first.readSlice(length: total)!
+            if first.readableBytes > 0 { slot.inbound.prepend(first) }
+        } else {
+            result = context?.channel.allocator.buffer(capacity: total) ?? ByteBuffer()
+            result.reserveCapacity(total)
+            result.writeBuffer(&first)
+            moveBuffered(of: slot, into: &result, upTo: total)
         }
-        let taken = result?.readableBytes ?? 0
-        slot.inboundBytes -= taken
-        if taken > 0, slot.failure == nil { perform(session.consumed(taken, on: slot.id, now: .now())) }
-        return result ?? ByteBuffer()
+        account(slot, total)
+        return result
+    }
+
+    /// `count` buffered bytes went to the reader: return their window to the peer.
+    private func account(_ slot: StreamSlot, _ count: Int) {
+        slot.inboundBytes -= count
+        if slot.failure == nil { perform(session.consumed(count, on: slot.id, now: .now())) }
+    }
+
+    /// Appends buffered pieces to `out` until it holds `limit` bytes (no accounting).
+    private func moveBuffered(of slot: StreamSlot, into out: inout ByteBuffer, upTo limit: Int) {
+        while out.readableBytes < limit, var next = slot.inbound.popFirst() {
+            var piece = next.readSlice(length: min(next.readableBytes, limit - out.readableBytes))!
+            out.writeBuffer(&piece)
+            if next.readableBytes > 0 { slot.inbound.prepend(next) }
+        }
     }
 
     // MARK: - Writes
@@ -521,7 +527,7 @@ final class YamuxConnectionHandler: ChannelInboundHandler, RemovableChannelHandl
         keepAliveTask = nil
         connection?.setCloseReason(closedReason ?? reason)
         for slot in slots.values {
-            failNegotiation(slot, reason)
+            failNegotiation(slot, closedReason ?? reason, connectionGone: true)
             if slot.failure == nil { slot.failure = .connectionClosed(closedReason ?? reason) }
             serviceRead(slot)
             serviceWrite(slot)

@@ -50,7 +50,13 @@ enum GigiSubcommands {
     static let all: [ParsableCommand.Type] = [
         Share.self,
         Fetch.self,
+        Shares.self,
+        Unshare.self,
+        Daemon.self,
+        Events.self,
         Account.self,
+        Peers.self,
+        Hash.self,
     ]
 }
 
@@ -105,8 +111,13 @@ enum LoggingBootstrap {
 /// The one place a failure becomes text and an exit code.
 enum ErrorPresenter {
     static func present(_ error: UserFacingError) -> Never {
-        FileHandle.standardError.write(Data(("gigi: " + error.message + "\n").utf8))
+        report(error)
         Foundation.exit(error.exitCode.rawValue)
+    }
+
+    /// Shows the message only, for a command that carries on (e.g. with the next file).
+    static func report(_ error: UserFacingError) {
+        FileHandle.standardError.write(Data(("gigi: " + error.message + "\n").utf8))
     }
 
     /// For errors that are not user-facing: a bug or an unexpected system failure.

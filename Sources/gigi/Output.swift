@@ -3,30 +3,7 @@
 
 import Dispatch
 import Foundation
-
-/// A JSON value for `--json` output lines.
-enum JSONValue: Sendable, Encodable, ExpressibleByStringLiteral {
-    case string(String)
-    case int(Int)
-    case double(Double)
-    case bool(Bool)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(stringLiteral value: String) { self = .string(value) }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .string(let s): try c.encode(s)
-        case .int(let i): try c.encode(i)
-        case .double(let d): try c.encode((d * 1000).rounded() / 1000)
-        case .bool(let b): try c.encode(b)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
-}
+import GigiNode
 
 /// One JSON object per line on standard output (keys sorted), when enabled.
 struct JSONLines: Sendable {
@@ -36,7 +13,7 @@ struct JSONLines: Sendable {
         guard enabled else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(object) else { return }
+        guard let data = try? encoder.encode(JSONValue.object(object)) else { return }
         FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }
@@ -146,5 +123,35 @@ final class SignalWatcher: @unchecked Sendable {
         } onCancel: {
             self.fire()
         }
+    }
+}
+
+/// The result of `work`, or nil if a signal arrives first (the work is then left
+/// running; the command is about to exit, and every write gigi makes is crash-safe).
+func untilInterrupted<T: Sendable>(_ interrupt: SignalWatcher,
+                                   _ work: @escaping @Sendable () async -> T) async -> T? {
+    let once = OnceFlag()
+    return await withCheckedContinuation { (c: CheckedContinuation<T?, Never>) in
+        Task {
+            let r = await work()
+            if once.claim() { c.resume(returning: r) }
+        }
+        Task {
+            await interrupt.wait()
+            if once.claim() { c.resume(returning: nil) }
+        }
+    }
+}
+
+/// True for the first caller of `claim` only.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+
+    func claim() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if done { return false }
+        done = true
+        return true
     }
 }

@@ -66,16 +66,79 @@ final class BLAKE3Tests: XCTestCase {
     }
 
     override func tearDown() {
-        _ = gigi_blake3_limit_kernel(GIGI_BLAKE3_AVX2)
+        _ = gigi_blake3_limit_kernel(GIGI_BLAKE3_AVX512)  // the highest: no limit
+    }
+
+    /// The kernels this CPU (and OS) supports, slowest first.
+    static var supportedKernels: [gigi_blake3_kernel] {
+        let detected = gigi_blake3_detected_kernel()
+        return [GIGI_BLAKE3_PORTABLE, GIGI_BLAKE3_SSE41, GIGI_BLAKE3_AVX2, GIGI_BLAKE3_AVX512]
+            .filter { $0.rawValue <= detected.rawValue }
     }
 
     func testOfficialVectorsWithEveryKernel() throws {
         XCTAssertEqual(Self.vectors.cases.count, 35)
-        let detected = gigi_blake3_detected_kernel()
-        for kernel in [GIGI_BLAKE3_PORTABLE, GIGI_BLAKE3_SSE41, GIGI_BLAKE3_AVX2] where kernel.rawValue <= detected.rawValue {
+        for kernel in Self.supportedKernels {
             XCTAssertEqual(gigi_blake3_limit_kernel(kernel), kernel)
             try checkVectors { h, input in h.update(input) }
         }
+    }
+
+    /// Every SIMD kernel gives the portable kernel's output, in all three modes,
+    /// for every length up to 5 KiB and lengths around each multiple of 16 chunks
+    /// (the widest kernel's batch) up to 512 KiB and a few longer ones, hashed in
+    /// one call and in uneven pieces.
+    func testEveryKernelMatchesPortable() throws {
+        var lengths = Array(0...5 * 1024)
+        for chunks in stride(from: 16, through: 512, by: 16) {
+            let n = chunks * 1024
+            lengths += [n - 1025, n - 1, n, n + 1, n + 1023]
+        }
+        lengths += [(1 << 21) + 12345, 3 * (1 << 20) + 7]
+        let input = Self.pattern(lengths.max()!)
+        let key = Array(Self.vectors.key.utf8)
+        func digests() throws -> [[UInt8]] {
+            var out: [[UInt8]] = []
+            try input.withUnsafeBytes { p in
+                for n in lengths {
+                    var hs = [BLAKE3(), try BLAKE3(key: key), BLAKE3(deriveKeyContext: "gigi kernel test")]
+                    for i in hs.indices {
+                        if i == 1 && n > 5000 {  // uneven pieces: partial chunks before and after whole subtrees
+                            let a = Swift.min(n, 777)
+                            hs[i].update(UnsafeRawBufferPointer(rebasing: p[0..<a]))
+                            hs[i].update(UnsafeRawBufferPointer(rebasing: p[a..<n]))
+                        } else {
+                            hs[i].update(UnsafeRawBufferPointer(rebasing: p[0..<n]))
+                        }
+                        out.append(hs[i].finalize(count: 40))
+                    }
+                }
+            }
+            return out
+        }
+        XCTAssertEqual(gigi_blake3_limit_kernel(GIGI_BLAKE3_PORTABLE), GIGI_BLAKE3_PORTABLE)
+        let reference = try digests()
+        for kernel in Self.supportedKernels.dropFirst() {
+            XCTAssertEqual(gigi_blake3_limit_kernel(kernel), kernel)
+            let got = try digests()
+            for (i, n) in lengths.enumerated() where got[3 * i..<3 * i + 3] != reference[3 * i..<3 * i + 3] {
+                XCTFail("kernel \(String(cString: gigi_blake3_kernel_name(kernel))) differs at length \(n)")
+                break
+            }
+        }
+    }
+
+    /// This machine's CPU has AVX-512F/VL: the detection must find it (and the
+    /// test above then checks it). Skipped on CPUs or OSes without it.
+    func testAVX512IsDetectedWhenTheCPUHasIt() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            throw XCTSkip("no /proc/cpuinfo flags")
+        }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        try XCTSkipUnless(set.contains("avx512f") && set.contains("avx512vl"), "CPU without AVX-512F/VL")
+        XCTAssertEqual(gigi_blake3_detected_kernel(), GIGI_BLAKE3_AVX512)
+        XCTAssertEqual(String(cString: gigi_blake3_kernel_name(GIGI_BLAKE3_AVX512)), "avx512")
     }
 
     func testDefaultOutputIsPrefixOfExtendedOutput() throws {
@@ -211,18 +274,80 @@ final class BLAKE3Tests: XCTestCase {
         try compareWithB3sum(lengths: Array(0...2049))
     }
 
-    func testPowerOfTwoBoundariesUpTo64MiBMatchB3sum() throws {
-        var lengths: [Int] = []
-        for k in 0...16 { let n = 1024 << k; lengths += [n - 1, n, n + 1] }
-        try compareWithB3sum(lengths: lengths, threads: 2)
+    func testOfficialVectorInputsInAllModesMatchB3sum() throws {
+        try compareWithB3sum(lengths: Self.vectors.cases.map(\.input_len))
+        try compareWithB3sum(lengths: Self.vectors.cases.map(\.input_len), threads: 2)
+        // Long enough for the multi-threaded path, in the keyed and derive-key modes too.
+        try compareWithB3sum(lengths: [(1 << 20) + 1, (5 << 20) - 1], threads: 2)
     }
 
-    func testExtendedOutputMatchesB3sum() throws {
+    /// Lengths 1024·2^k - 1, 1024·2^k, 1024·2^k + 1 up to 64 MiB (2^GIGI_TEST_B3SUM_MAX_LOG2
+    /// when set, e.g. 30 for 1 GiB; scripts/bench-hash checks 1 GiB too), through
+    /// FileHasher (mapped windows, two threads, SHA-256 and chunks on) against b3sum
+    /// on the same file; and BLAKE3 alone on one and two threads. One file is written
+    /// once and cut shorter for each length.
+    func testPowerOfTwoBoundariesMatchB3sum() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.b3sum), "b3sum not installed")
-        let input = Self.pattern(3000)
-        let expected = try b3sum(["--length", "1000"], files: ["-"], stdin: Data(input))
-        var h = BLAKE3()
-        h.update(input)
-        XCTAssertEqual([Self.hex(h.finalize(count: 1000))], expected)
+        let maxLog2 = ProcessInfo.processInfo.environment["GIGI_TEST_B3SUM_MAX_LOG2"].flatMap { Int($0) } ?? 26
+        var lengths: [Int] = []
+        for k in 10...maxLog2 { let n = 1 << k; lengths += [n + 1, n, n - 1] }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("b3-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("pattern").path
+        try writePatternFile(path: path, count: lengths[0])
+        let hasher = FileHasher(threads: 2, chunkSize: 256 * 1024, sha256: true)
+        // BLAKE3 only: 64 MiB windows whose pages each job releases.
+        let plain = [FileHasher(threads: 2), FileHasher(threads: 1)]
+        for n in lengths {  // longest first
+            XCTAssertEqual(truncate(path, off_t(n)), 0)
+            let expected = try b3sum([], files: [path])
+            for h in plain { XCTAssertEqual([try h.hash(path: path).blake3.hex], expected, "length \(n), \(h.threads) threads") }
+            var chunks = 0
+            let got = try hasher.hash(path: path) { _ in chunks += 1 }
+            XCTAssertEqual(got.size, UInt64(n))
+            XCTAssertEqual([got.blake3.hex], expected, "length \(n)")
+            XCTAssertEqual(chunks, Swift.max(1, (n + 256 * 1024 - 1) / (256 * 1024)))
+        }
+    }
+
+    /// A file of `count` pattern bytes (i % 251), written a whole number of periods at a time.
+    func writePatternFile(path: String, count: Int) throws {
+        let block = Self.pattern(251 * 4096)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var left = count
+        while left > 0 {
+            let n = Swift.min(left, block.count)
+            try handle.write(contentsOf: block[0..<n])
+            left -= n
+        }
+    }
+
+    func testExtendedOutputInAllModesMatchesB3sum() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.b3sum), "b3sum not installed")
+        let v = Self.vectors
+        let key = Array(v.key.utf8)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("b3x-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputLengths = [0, 1, 1024, 3000, 70_000]
+        var files: [String] = []
+        for n in inputLengths {
+            files.append(dir.appendingPathComponent("\(n)").path)
+            try Data(Self.pattern(n)).write(to: URL(fileURLWithPath: files.last!))
+        }
+        for outLength in [1, 31, 32, 33, 63, 64, 65, 1000, 4103] {
+            let expected = [
+                try b3sum(["--length", "\(outLength)"], files: files),
+                try b3sum(["--length", "\(outLength)", "--keyed"], files: files, stdin: Data(key)),
+                try b3sum(["--length", "\(outLength)", "--derive-key", v.context_string], files: files),
+            ]
+            for (i, n) in inputLengths.enumerated() {
+                let got = try outputs(Self.pattern(n), count: outLength) { h, bytes in h.update(bytes) }
+                XCTAssertEqual(got, expected.map { $0[i] }, "input \(n), output \(outLength)")
+            }
+        }
     }
 }

@@ -93,6 +93,10 @@ final class PrimitivesTests: XCTestCase {
                         buf.withUnsafeMutableBytes { ChaChaPoly.sealInPlace($0.baseAddress!, count: n, key: k.baseAddress!, nonce: nn.baseAddress!, aad: a) }
                         XCTAssertEqual(buf, sealed)
                         let total = buf.count
+                        var altered = buf
+                        altered[total - 1] ^= 0x80
+                        let rejected = altered.withUnsafeMutableBytes { ChaChaPoly.openInPlace($0.baseAddress!, count: total, key: k.baseAddress!, nonce: nn.baseAddress!, aad: a) }
+                        XCTAssertFalse(rejected, "a tampered tag was accepted in place")
                         let ok = buf.withUnsafeMutableBytes { ChaChaPoly.openInPlace($0.baseAddress!, count: total, key: k.baseAddress!, nonce: nn.baseAddress!, aad: a) }
                         XCTAssertTrue(ok)
                     }

@@ -32,6 +32,12 @@ final class GigiDNSMessageTests: XCTestCase {
         XCTAssertThrowsError(try DNSMessage(decoding: hdr)) { XCTAssertEqual($0 as? DNSParseError, .badPointer) }
     }
 
+    func testBackwardPointerLoopStopsAtTheHopBound() {
+        // Offset 12: label "a", then a pointer back to offset 12: every hop points backwards, yet it loops.
+        let m: [UInt8] = [0, 7, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, UInt8(ascii: "a"), 0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 0]
+        XCTAssertThrowsError(try DNSMessage(decoding: m)) { XCTAssertEqual($0 as? DNSParseError, .pointerLoop) }
+    }
+
     func testCompressedNamesDecode() throws {
         // Question "_gigi-dns._udp.local", answer name = pointer to offset 12, PTR data = "x" + pointer.
         var m = GigiDNSPackets.query(id: 9).encoded()

@@ -31,6 +31,16 @@ func makeListeningHost(config: P2PHostConfig = .init(), echo: Bool = true) async
     return (host, try bound.withPeerID(host.peerID))
 }
 
+/// Opens an echo stream on `connection`, sends `bytes`, half-closes and checks the echo.
+func assertEchoes(_ host: P2PHost, on connection: P2PConnection, _ bytes: [UInt8],
+                  file: StaticString = #filePath, line: UInt = #line) async throws {
+    let stream = try await host.newStream(on: connection, protocols: [Echo.protocolID])
+    try await stream.write(bytes)
+    try await stream.closeWrite()
+    let echoed = try await readAll(stream)
+    XCTAssertEqual(echoed, bytes, "echo mismatch", file: file, line: line)
+}
+
 /// Reads until EOF and returns everything.
 func readAll(_ stream: P2PStream, limit: Int = 1 << 30) async throws -> [UInt8] {
     var out: [UInt8] = []

@@ -1,10 +1,10 @@
 // CBLAKE3: Gigi's own BLAKE3 (https://github.com/BLAKE3-team/BLAKE3-specs).
 //
 // Goals: all three modes (hash, keyed hash, derive key), extendable output,
-// incremental hashing, SIMD kernels (SSE4.1, AVX2) chosen at run time that
-// compress many 1 KiB chunks at once, and a subtree interface so callers can
-// hash one large input on several threads.
-// Non-goals: AVX-512 and NEON kernels, threads inside C (Swift owns them).
+// incremental hashing, SIMD kernels (SSE4.1, AVX2, AVX-512) chosen at run
+// time that compress many 1 KiB chunks at once, and a subtree interface so
+// callers can hash one large input on several threads.
+// Non-goals: NEON kernels, threads inside C (Swift owns them).
 #pragma once
 
 #include <stddef.h>
@@ -88,16 +88,20 @@ typedef enum {
     GIGI_BLAKE3_PORTABLE = 0,
     GIGI_BLAKE3_SSE41 = 1,
     GIGI_BLAKE3_AVX2 = 2,
+    /// AVX-512F + AVX-512VL, sixteen chunks at once.
+    GIGI_BLAKE3_AVX512 = 3,
 } gigi_blake3_kernel;
 
 /// The best kernel this CPU supports.
 gigi_blake3_kernel gigi_blake3_detected_kernel(void);
-/// The kernel in use (the detected one unless limited).
+/// The kernel in use: the detected one, unless limited by
+/// gigi_blake3_limit_kernel or, before that is called, by the environment
+/// variable GIGI_BLAKE3_KERNEL (a kernel name; for benchmarks and tests).
 gigi_blake3_kernel gigi_blake3_active_kernel(void);
 /// Limits the kernels used to at most `kernel` (tests use it to check each
-/// kernel); returns the kernel now in use.
+/// kernel; GIGI_BLAKE3_AVX512 lifts the limit); returns the kernel now in use.
 gigi_blake3_kernel gigi_blake3_limit_kernel(gigi_blake3_kernel kernel);
-/// "portable", "sse4.1" or "avx2".
+/// "portable", "sse4.1", "avx2" or "avx512".
 const char *gigi_blake3_kernel_name(gigi_blake3_kernel kernel);
 
 #ifdef __cplusplus

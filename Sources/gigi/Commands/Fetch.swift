@@ -39,52 +39,81 @@ struct Fetch: AsyncParsableCommand {
     var noReuse = false
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var lan: LANOptions
 
     func run() async throws {
         let log = global.logger("fetch")
         let input = try shareInput()
         try GigiNode.validateFetchInput(input)
-        let node = try await GigiNode.start(GigiNodeOptions(home: global.homeDirectory, listen: [], logger: log))
+        if let daemon = await GigiControlClient.connectIfRunning(home: global.homeDirectory) {
+            try await fetchThroughDaemon(daemon, input: input)
+            return
+        }
+        let home = global.homeDirectory
+        // Only listens to the LAN (no --peer): finding the sharer by its nameplate's rendezvous key.
+        let lanConfig = peer.isEmpty ? try lan.serviceConfig(home: home) : nil
+        let node = try await GigiNode.start(GigiNodeOptions(home: home, listen: [], lan: lanConfig,
+                                                            nickname: lan.announcedNickname(home: home), logger: log))
         let interrupt = SignalWatcher.interrupts()
         let out = JSONLines(enabled: global.json)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
         let request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
                                    reuseLocalChunks: !noReuse)
         let started = Date()
-        let result: Result<FetchResult, Error> = await withTaskGroup(of: Result<FetchResult, Error>?.self) { group in
-            group.addTask {
-                do {
-                    return .success(try await node.fetch(request, progress: { s in meter.update(s.bytesDone, s.totalBytes) }))
-                } catch { return .failure(error) }
-            }
-            group.addTask {
-                await interrupt.wait()
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .failure(GigiError("Interrupted; run the same command again to resume.", exitCode: .interrupted))
+        let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in
+            do {
+                return .success(try await node.fetch(request, progress: { s in meter.update(s.bytesDone, s.totalBytes) }))
+            } catch { return .failure(error) }
         }
+        let result = outcome ?? .failure(GigiError("Interrupted; run the same command again to resume.", exitCode: .interrupted))
         meter.finish()
         await node.shutdown()
         let r = try result.get()
-        let seconds = max(Date().timeIntervalSince(started), 0.001)
+        report(GigiDaemon.describe(r, download: "", output: output),
+               seconds: max(Date().timeIntervalSince(started), 0.001), out: out)
+    }
+
+    /// Prints a finished fetch (the fields of the control API's `fetch` result).
+    private func report(_ r: JSONValue, seconds: Double, out: JSONLines) {
         if global.json {
-            out.emit(["event": "completed", "peer": .string(r.peer), "manifest": .string(r.manifestID),
-                      "names": .array(r.names.map(JSONValue.string)), "output": .string(output),
-                      "files": .int(r.files), "directories": .int(r.directories), "bytes": .int(Int(r.bytes)),
-                      "chunks": .int(r.totalChunks), "network_chunks": .int(r.networkChunks),
-                      "local_chunks": .int(r.localChunks), "resumed_chunks": .int(r.resumedChunks),
-                      "sha256": .string(r.sha256), "seconds": .double(seconds)])
-        } else {
-            let names = r.names.map(TerminalSafe.escape).joined(separator: ", ")
-            Console.out("Received \(names) (\(r.files) file\(r.files == 1 ? "" : "s"), \(ByteCount.text(r.bytes))) into \(TerminalSafe.escape(output)).")
-            Console.out("Verified: every chunk's BLAKE3 and every file's SHA-256; SHA-256 \(r.sha256)")
-            var how = "\(r.networkChunks) chunk\(r.networkChunks == 1 ? "" : "s") over the network"
-            if r.localChunks > 0 { how += ", \(r.localChunks) copied locally" }
-            if r.resumedChunks > 0 { how += ", \(r.resumedChunks) resumed" }
-            Console.out("\(how), \(ByteCount.rate(r.bytes, seconds: seconds)).")
+            var o = r.object ?? [:]
+            o["event"] = "completed"
+            o["seconds"] = .double(seconds)
+            o["download"] = nil
+            out.emit(o)
+            return
         }
+        let names = (r["names"]?.array ?? []).compactMap(\.string).map(TerminalSafe.escape).joined(separator: ", ")
+        let files = r["files"]?.int ?? 0, bytes = UInt64(r["bytes"]?.int ?? 0)
+        let network = r["network_chunks"]?.int ?? 0, local = r["local_chunks"]?.int ?? 0
+        let resumed = r["resumed_chunks"]?.int ?? 0
+        Console.out("Received \(names) (\(files) file\(files == 1 ? "" : "s"), \(ByteCount.text(bytes))) into \(TerminalSafe.escape(output)).")
+        Console.out("Verified: every chunk's BLAKE3 and every file's SHA-256; SHA-256 \(r["sha256"]?.string ?? "")")
+        var how = "\(network) chunk\(network == 1 ? "" : "s") over the network"
+        if local > 0 { how += ", \(local) copied locally" }
+        if resumed > 0 { how += ", \(resumed) resumed" }
+        Console.out("\(how), \(ByteCount.rate(bytes, seconds: seconds)).")
+    }
+
+    /// Lets the running daemon fetch (its event stream shows the progress).
+    private func fetchThroughDaemon(_ daemon: GigiControlClient, input: String) async throws {
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = output.hasPrefix("/") ? output : cwd + "/" + output
+        let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
+        let events = try await daemon.events()
+        let progress = Task {
+            for await e in events where e["event"]?.string == "download_progress" {
+                meter.update(UInt64(e["bytes_done"]?.int ?? 0), UInt64(e["bytes_total"]?.int ?? 0))
+            }
+        }
+        let started = Date()
+        defer { progress.cancel() }
+        let r = try await daemon.call("fetch", ["code": .string(input), "peers": .array(peer.map(JSONValue.string)),
+                                                "output": .string(absolute), "overwrite": .bool(overwrite),
+                                                "no_reuse": .bool(noReuse)])
+        meter.finish()
+        await daemon.close()
+        report(r, seconds: max(Date().timeIntervalSince(started), 0.001), out: JSONLines(enabled: global.json))
     }
 
     /// The code from the argument, GIGI_CODE, or a terminal prompt.

@@ -40,6 +40,7 @@ struct Share: AsyncParsableCommand {
     var listen: [String] = []
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var lan: LANOptions
 
     func validate() throws {
         guard ShareRequest.wordRange.contains(words) else {
@@ -50,8 +51,14 @@ struct Share: AsyncParsableCommand {
     func run() async throws {
         let log = global.logger("share")
         let out = JSONLines(enabled: global.json)
-        let options = GigiNodeOptions(home: global.homeDirectory,
-                                      listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen, logger: log)
+        if let daemon = await GigiControlClient.connectIfRunning(home: global.homeDirectory) {
+            try await shareThroughDaemon(daemon, out: out)
+            return
+        }
+        let home = global.homeDirectory
+        let lanConfig = try lan.serviceConfig(home: home)
+        let options = GigiNodeOptions(home: home, listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen,
+                                      lan: lanConfig, nickname: lan.announcedNickname(home: home), logger: log)
         let node = try await GigiNode.start(options)
         let interrupt = SignalWatcher.interrupts()
         do {
@@ -61,7 +68,7 @@ struct Share: AsyncParsableCommand {
             meter.finish()
             let addresses = await node.dialableAddresses()
             for s in share.skipped {
-                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory)\n".utf8))
+                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
             }
             if global.json {
                 var ready: [String: JSONValue] = [
@@ -77,10 +84,13 @@ struct Share: AsyncParsableCommand {
                     ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
                 Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
                 Console.out("Share code: \(share.code)")
-                if let first = addresses.first {
-                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
-                } else {
+                if lanConfig.enabled {
                     Console.out("On the other machine run:  gigi fetch \(share.code)")
+                    if let first = addresses.first {
+                        Console.out("From another network:      gigi fetch --peer \(first) \(share.code)")
+                    }
+                } else if let first = addresses.first {
+                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
                 }
                 if let t = share.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
                 if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
@@ -93,45 +103,62 @@ struct Share: AsyncParsableCommand {
         await node.shutdown()
     }
 
+    /// Hands the share to the running daemon, which serves it until `gigi unshare`.
+    private func shareThroughDaemon(_ daemon: GigiControlClient, out: JSONLines) async throws {
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = paths.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 }
+        let r = try await daemon.call("share", ["paths": .array(absolute.map(JSONValue.string)),
+                                                "words": .int(words), "ticket": .bool(ticket)])
+        await daemon.close()
+        if global.json {
+            var o = r.object ?? [:]
+            o["event"] = "ready"
+            out.emit(o)
+            return
+        }
+        let code = r["code"]?.string ?? "?"
+        Console.out("Share code: \(code)")
+        if let first = r["addrs"]?.array?.first?.string {
+            Console.out("On the other machine run:  gigi fetch --peer \(first) \(code)")
+        }
+        if let t = r["ticket"]?.string { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
+        Console.out("The daemon serves it until `gigi unshare \((r["share"]?.string ?? "").prefix(8))`.")
+    }
+
     /// Reports share events until the share is done: one completed fetch
     /// (without --keep), a closed share, or an interrupt.
     private func serve(node: GigiNode, share: ActiveShare, out: JSONLines, interrupt: SignalWatcher) async throws {
         enum Outcome: Sendable { case done, interrupted, closed(String) }
         let events = node.shareEvents
         let keep = self.keep, json = global.json
-        let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
-                for await e in events {
-                    switch e {
-                    case .fetchStarted(let peer):
-                        out.emit(["event": "fetch_started", "peer": .string(peer)])
-                        if !json { Console.err("gigi: \(peer) is fetching") }
-                    case .fetchCompleted(let peer):
-                        let served = await node.chunksServed(to: peer)
-                        out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
-                        if !json { Console.out("Sent to \(peer).") }
-                        if !keep { return .done }
-                    case .wrongCode(let peer, let n):
-                        out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
-                        if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
-                    case .closed(let reason):
-                        out.emit(["event": "closed", "reason": .string(reason)])
-                        return .closed(reason)
-                    case .fileChanged(let path):
-                        out.emit(["event": "file_changed", "path": .string(path)])
-                        Console.err("gigi: \(TerminalSafe.escape(path)) changed since it was shared; it is no longer served (share it again)")
-                    }
+        let outcome: Outcome = await untilInterrupted(interrupt) { () async -> Outcome in
+            for await e in events {
+                switch e {
+                case .fetchStarted(let peer):
+                    out.emit(["event": "fetch_started", "peer": .string(peer)])
+                    if !json { Console.err("gigi: \(peer) is fetching") }
+                case .fetchCompleted(let peer):
+                    let served = await node.chunksServed(to: peer)
+                    out.emit(["event": "fetch_completed", "peer": .string(peer), "chunks_served": .int(served)])
+                    if !json { Console.out("Sent to \(peer).") }
+                    if !keep { return .done }
+                case .fetchStopped(let peer):
+                    let served = await node.chunksServed(to: peer)
+                    out.emit(["event": "fetch_stopped", "peer": .string(peer), "chunks_served": .int(served)])
+                    if !json { Console.err("gigi: \(peer) stopped fetching before the end (it may resume)") }
+                case .wrongCode(let peer, let n):
+                    out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
+                    if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
+                case .closed(let reason):
+                    out.emit(["event": "closed", "reason": .string(reason)])
+                    return .closed(reason)
+                case .fileChanged(let path):
+                    out.emit(["event": "file_changed", "path": .string(path)])
+                    Console.err("gigi: \(TerminalSafe.escape(path)) changed since it was shared; it is no longer served (share it again)")
                 }
-                return .done
             }
-            group.addTask {
-                await interrupt.wait()
-                return .interrupted
-            }
-            let first = await group.next() ?? .done
-            group.cancelAll()
-            return first
-        }
+            return .done
+        } ?? .interrupted
         switch outcome {
         case .done: return
         case .interrupted:

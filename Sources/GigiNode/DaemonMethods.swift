@@ -1,0 +1,146 @@
+// The control API's methods (see docs/control-api.md).
+
+import Foundation
+import GigiBase
+
+extension GigiDaemon {
+    func dispatch(_ method: String, _ p: [String: JSONValue]) async throws -> JSONValue {
+        switch method {
+        case "status": return await status()
+        case "stop":
+            Task { try? await Task.sleep(nanoseconds: 50_000_000); self.requestStop() }
+            return ["stopping": true]
+        case "share": return try await share(p)
+        case "unshare": return try await unshare(p)
+        case "shares": return listShares()
+        case "fetch": return try await fetch(p)
+        case "peers": return ["peers": .array(await node.lanPeers().map(\.json)),
+                              "lan_discovery": .bool(node.lanDiscoveryEnabled)]
+        default:
+            if let result = try await extraDispatch(method, p) { return result }
+            throw GigiError("Unknown control method '\(TerminalSafe.escape(method))'; see docs/control-api.md.",
+                            exitCode: .usage)
+        }
+    }
+
+    func status() async -> JSONValue {
+        let addrs = await node.dialableAddresses()
+        return ["version": .string(GigiVersion.string), "api": .int(ControlAPI.version),
+                "pid": .int(Int(getpid())), "peer": .string(node.peerID),
+                "addrs": .array(addrs.map(JSONValue.string)), "home": .string(node.options.home),
+                "uptime": .double(Date().timeIntervalSince(started)),
+                "shares": .int(shares.withLock { $0.count }), "subscribers": .int(bus.subscriberCount)]
+    }
+
+    func share(_ p: [String: JSONValue]) async throws -> JSONValue {
+        guard let paths = p["paths"]?.array?.compactMap(\.string), !paths.isEmpty else {
+            throw GigiError("share needs \"paths\": a list of absolute paths.", exitCode: .usage)
+        }
+        for path in paths where !path.hasPrefix("/") {
+            throw GigiError("share paths must be absolute (the daemon has its own working directory): \(TerminalSafe.escape(path)).",
+                            exitCode: .usage)
+        }
+        let words = p["words"]?.int ?? ShareRequest.defaultWords
+        guard ShareRequest.wordRange.contains(words) else {
+            throw GigiError("\"words\" must be between \(ShareRequest.wordRange.lowerBound) and \(ShareRequest.wordRange.upperBound).",
+                            exitCode: .usage)
+        }
+        let active = try await node.share(ShareRequest(paths: paths, words: words, ticket: p["ticket"]?.bool ?? false))
+        shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: paths, created: Date()) }
+        bus.publish("share_added", ["share": .string(active.shareID), "files": .int(active.files),
+                                    "bytes": .int(Int(active.bytes))])
+        return Self.describe(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
+    }
+
+    static func describe(_ s: ActiveShare, paths: [String], addrs: [String], peer: String) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "share": .string(s.shareID), "code": .string(s.code), "manifest": .string(s.manifestID),
+            "files": .int(s.files), "directories": .int(s.directories), "bytes": .int(Int(s.bytes)),
+            "chunks": .int(s.chunks), "names": .array(s.topNames.map(JSONValue.string)),
+            "paths": .array(paths.map(JSONValue.string)), "peer": .string(peer),
+            "addrs": .array(addrs.map(JSONValue.string)),
+        ]
+        if let t = s.ticket { o["ticket"] = .string(t) }
+        return .object(o)
+    }
+
+    func unshare(_ p: [String: JSONValue]) async throws -> JSONValue {
+        guard let key = p["share"]?.string ?? p["code"]?.string else {
+            throw GigiError("unshare needs \"share\" (an id from `gigi shares`) or \"code\".", exitCode: .usage)
+        }
+        let found = shares.withLock { s -> DaemonShare? in
+            let match = s.values.first { $0.share.shareID == key || $0.share.code == key || $0.share.shareID.hasPrefix(key) }
+            if let match { s[match.share.shareID] = nil }
+            return match
+        }
+        guard let found else {
+            throw GigiError("No share matches '\(TerminalSafe.escape(key))'; `gigi shares` lists them.", exitCode: .noInput)
+        }
+        await node.unshare(found.share, reason: "unshared")
+        bus.publish("share_removed", ["share": .string(found.share.shareID)])
+        return ["share": .string(found.share.shareID), "removed": true]
+    }
+
+    func listShares() -> JSONValue {
+        let list = shares.withLock { Array($0.values) }.sorted { $0.created < $1.created }
+        return ["shares": .array(list.map { d in
+            var o = Self.describe(d.share, paths: d.paths, addrs: [], peer: node.peerID).object!
+            o["created"] = .double(d.created.timeIntervalSince1970)
+            o["addrs"] = nil
+            return .object(o)
+        })]
+    }
+
+    func fetch(_ p: [String: JSONValue]) async throws -> JSONValue {
+        guard let input = p["code"]?.string ?? p["ticket"]?.string else {
+            throw GigiError("fetch needs \"code\" (a share code or ticket).", exitCode: .usage)
+        }
+        guard let output = p["output"]?.string, output.hasPrefix("/") else {
+            throw GigiError("fetch needs \"output\": an absolute directory.", exitCode: .usage)
+        }
+        let request = FetchRequest(input: input, peers: p["peers"]?.array?.compactMap(\.string) ?? [],
+                                   output: output, overwrite: p["overwrite"]?.bool ?? false,
+                                   reuseLocalChunks: !(p["no_reuse"]?.bool ?? false))
+        let download = UUID().uuidString.lowercased()
+        let bus = self.bus
+        bus.publish("download_started", ["download": .string(download), "output": .string(output)])
+        let last = Locked((Date.distantPast, -1))
+        do {
+            let r = try await node.fetch(request) { s in
+                // Progress at most 10 times a second, and always the last one.
+                let now = Date()
+                let due = last.withLock { l -> Bool in
+                    guard now.timeIntervalSince(l.0) >= 0.1 || s.chunksDone == s.totalChunks, l.1 != s.chunksDone else { return false }
+                    l = (now, s.chunksDone)
+                    return true
+                }
+                if due {
+                    bus.publish("download_progress", ["download": .string(download), "bytes_done": .int(Int(s.bytesDone)),
+                                                      "bytes_total": .int(Int(s.totalBytes)), "chunks_done": .int(s.chunksDone),
+                                                      "chunks_total": .int(s.totalChunks)])
+                }
+            }
+            let result = Self.describe(r, download: download, output: output)
+            bus.publish("download_completed", result.object!)
+            return result
+        } catch {
+            bus.publish("download_failed", ["download": .string(download),
+                                            "reason": .string((error as? UserFacingError)?.message ?? "\(error)")])
+            throw error
+        }
+    }
+
+    /// A fetch result as the control API and `gigi fetch --json` show it.
+    public static func describe(_ r: FetchResult, download: String, output: String) -> JSONValue {
+        ["download": .string(download), "peer": .string(r.peer), "manifest": .string(r.manifestID),
+         "names": .array(r.names.map(JSONValue.string)), "output": .string(output),
+         "files": .int(r.files), "directories": .int(r.directories), "bytes": .int(Int(r.bytes)),
+         "chunks": .int(r.totalChunks), "network_chunks": .int(r.networkChunks),
+         "local_chunks": .int(r.localChunks), "resumed_chunks": .int(r.resumedChunks), "sha256": .string(r.sha256)]
+    }
+
+    /// Methods added by other parts of the daemon (messaging, discovery); nil: unknown.
+    func extraDispatch(_ method: String, _ p: [String: JSONValue]) async throws -> JSONValue? {
+        nil
+    }
+}
