@@ -55,6 +55,9 @@ public struct MessagingConfig: Sendable {
     public var eventBuffer = 4096
     /// How often the outbox is checked for expiry and due retries.
     public var maintenanceInterval: Duration = .seconds(1)
+    /// How often timeouts (`sendTimeout`, `attemptTimeout`, `readTimeout`) are checked:
+    /// they fire up to this much late.
+    public var timeoutResolution: Duration = .milliseconds(50)
     /// Limits on inbound requests per remote peer.
     public var inbound = DMInboundLimitsConfig()
 
@@ -152,6 +155,7 @@ public actor MessagingService {
     nonisolated let clock: any DMClock
     nonisolated let tables: DMTables
     nonisolated let writer: DMStoreWriter
+    nonisolated let watchdog = DMWatchdog()
     nonisolated let logger = Logger(label: "gigi.dm")
     private nonisolated let subscribers = NIOLockedValueBox(Subscribers())
     private nonisolated let ownPeer: String
@@ -174,7 +178,7 @@ public actor MessagingService {
     private struct Waiter {
         let continuation: CheckedContinuation<DMSendResult, Never>
         let info: DMInfo
-        let timer: Task<Void, Never>
+        let timer: UInt64
         /// Stays through failed delivery rounds (answered only by delivery, refusal, expiry or the timeout).
         let patient: Bool
     }
@@ -204,6 +208,7 @@ public actor MessagingService {
     private var queues: [PeerID: PeerQueue] = [:]
     private var outboxCount = 0
     private var maintenance: Task<Void, Never>?
+    private var watchdogLoop: Task<Void, Never>?
     private var hostEvents: Task<Void, Never>?
     private var rejectionLog: [String: (count: Int, lastLogged: Date)] = [:]
 
@@ -257,6 +262,9 @@ public actor MessagingService {
                 if case .connected(let connection) = event { peerReachable(connection.remotePeer) }
             }
         }
+        watchdogLoop = Task.detached { [watchdog, interval = config.timeoutResolution] in
+            await watchdog.run(every: interval)
+        }
         maintenance = Task { [self, interval = config.maintenanceInterval] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -280,8 +288,11 @@ public actor MessagingService {
         hostEvents?.cancel()
         let workers = queues.values.compactMap(\.worker)
         for w in workers { w.cancel() }
-        for w in workers { await w.value }
         for peer in Array(queues.keys) { resolveWaiters(of: peer, reason: "messaging stopped") }
+        // Ends every attempt and inbound read in progress (their streams are reset).
+        watchdogLoop?.cancel()
+        await watchdog.fire(all: true)
+        for w in workers { await w.value }
         let clock = ContinuousClock()
         let deadline = clock.now + config.readTimeout + .seconds(1)
         while activeInbound > 0, clock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
@@ -350,11 +361,7 @@ public actor MessagingService {
         }
         return await withCheckedContinuation { continuation in
             let timeout = timeout ?? config.sendTimeout
-            let timer = Task { [self] in
-                try? await Task.sleep(for: timeout)
-                if Task.isCancelled { return }
-                timedOut(peer, id, info, after: timeout)
-            }
+            let timer = watchdog.arm(after: timeout) { [self] in await timedOut(peer, id, info, after: timeout) }
             queues[peer]!.waiters[id] = Waiter(continuation: continuation, info: info, timer: timer,
                                                patient: waitThroughFailures)
             kick(peer, force: true)
@@ -631,23 +638,28 @@ public actor MessagingService {
         } catch {
             return .transient("database error: \(error)", written: false)
         }
-        let host = self.host
-        let written = NIOLockedValueBox(false)
-        let stream = NIOLockedValueBox<P2PStream?>(nil)
+        // On timeout (or stop) the watchdog resets the stream, which ends the stream
+        // operations; a dial in progress ends by the host's own dial and upgrade timeouts.
+        let stream = NIOLockedValueBox<(stream: P2PStream?, timedOut: Bool)>((nil, false))
+        let timer = watchdog.arm(after: config.attemptTimeout) {
+            let s = stream.withLockedValue { v -> P2PStream? in v.timedOut = true; return v.stream }
+            await s?.reset()
+        }
+        defer { watchdog.disarm(timer) }
+        var written = false
         do {
-            let answer = try await withDeadline(config.attemptTimeout, "delivery", onTimeout: {
-                if let s = stream.withLockedValue({ $0 }) { await s.reset() }
-            }) {
-                let s = try await host.newStream(to: peer, protocols: [DMWire.protocolID])
-                stream.withLockedValue { $0 = s }
-                try await s.writeLengthPrefixed(payload)
-                written.withLockedValue { $0 = true }
-                try await s.closeWrite()
-                guard let buffer = try await s.readLengthPrefixed(maxSize: DMWire.maxAnswerSize) else {
-                    throw DMWireError("the peer closed the stream without an answer")
-                }
-                return try DMWire.decodeAnswer(Array(buffer.readableBytesView))
+            let s = try await host.newStream(to: peer, protocols: [DMWire.protocolID])
+            if stream.withLockedValue({ v -> Bool in v.stream = s; return v.timedOut }) {
+                await s.reset()
+                throw DMTimeoutError(what: "delivery")
             }
+            try await s.writeLengthPrefixed(payload)
+            written = true
+            try await s.closeWrite()
+            guard let buffer = try await s.readLengthPrefixed(maxSize: DMWire.maxAnswerSize) else {
+                throw DMWireError("the peer closed the stream without an answer")
+            }
+            let answer = try DMWire.decodeAnswer(Array(buffer.readableBytesView))
             guard answer.id == ref.id || answer.id.isEmpty else {
                 return .transient("the answer is for another message", written: true)
             }
@@ -657,10 +669,17 @@ public actor MessagingService {
                 return code.isTransient ? .transient("the peer answered \(code.rawValue)", written: true) : .refused(code)
             }
         } catch {
-            if let s = stream.withLockedValue({ $0 }) { await s.reset() }
+            let (s, timedOut) = stream.withLockedValue { ($0.stream, $0.timedOut) }
+            await s?.reset()
             let reason: String
-            if let e = error as? any UserFacingError { reason = e.message } else { reason = "\(error)" }
-            return .transient(reason, written: written.withLockedValue { $0 })
+            if timedOut {
+                reason = "no answer within \(config.attemptTimeout)"
+            } else if let e = error as? any UserFacingError {
+                reason = e.message
+            } else {
+                reason = "\(error)"
+            }
+            return .transient(reason, written: written)
         }
     }
 
@@ -726,7 +745,7 @@ public actor MessagingService {
 
     private func resolveWaiter(_ peer: PeerID, _ id: [UInt8], _ result: DMSendResult) {
         guard let waiter = queues[peer]?.waiters.removeValue(forKey: id) else { return }
-        waiter.timer.cancel()
+        watchdog.disarm(waiter.timer)
         if case .queued(let info, let reason) = result { emit(.queued(info, reason: reason)) }
         waiter.continuation.resume(returning: result)
         if queues[peer]?.live.isEmpty == true, queues[peer]?.worker == nil, queues[peer]?.waiters.isEmpty == true {
@@ -823,9 +842,12 @@ public actor MessagingService {
     /// Reads, checks and stores one request; nil = no answer possible (reset the stream).
     private nonisolated func answerRequest(on stream: P2PStream, from peer: String) async -> DMAnswer? {
         let bytes: [UInt8]
+        let timer = watchdog.arm(after: config.readTimeout) { await stream.reset() }
         do {
-            let buffer = try await withDeadline(config.readTimeout, "reading the request", onTimeout: { await stream.reset() }) {
-                try await stream.readLengthPrefixed(maxSize: DMWire.maxRequestSize)
+            let buffer = try await stream.readLengthPrefixed(maxSize: DMWire.maxRequestSize)
+            guard watchdog.disarm(timer) else {
+                await noteRejection(peer, "the request did not arrive within \(config.readTimeout)")
+                return nil
             }
             guard let buffer else {
                 await noteRejection(peer, "stream closed without a request")
@@ -833,10 +855,13 @@ public actor MessagingService {
             }
             bytes = Array(buffer.readableBytesView)
         } catch P2PStreamError.messageTooLarge(let size) {
+            watchdog.disarm(timer)
             await noteRejection(peer, "too_large: a request of \(size) bytes (limit \(DMWire.maxRequestSize))")
             return .refused(id: [], .tooLarge)
         } catch {
-            await noteRejection(peer, "reading the request failed: \(error)")
+            let reason = watchdog.disarm(timer) ? "reading the request failed: \(error)"
+                : "the request did not arrive within \(config.readTimeout)"
+            await noteRejection(peer, reason)
             return nil
         }
         let request: DMRequest
