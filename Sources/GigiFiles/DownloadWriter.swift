@@ -261,7 +261,7 @@ public final class DownloadWriter: @unchecked Sendable {
     /// directory modes and mtimes (deepest first). Every chunk must be written.
     public func finish(overwrite: Bool) throws {
         let files = fileEntries.filter { fds[$0] != nil }
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * manifest.chunkSize, alignment: 4096)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * manifest.chunkSize, alignment: 4096)
         defer { scratch.deallocate() }
         var all = ChunkBitmap(count: map.totalChunks)
         for c in 0..<map.totalChunks { all[c] = true }

@@ -12,14 +12,14 @@ import GigiStore
 
 public struct FetchSchedulerConfig: Sendable {
     public var initialWindow = 8
-    public var maxWindow = 64
+    public var maxWindow = 16
     public var maxAttempts = 5
     public var maxStrikes = 3
     /// Chunk streams the fetcher opens to each provider; the provider's window is
     /// shared by them, and each carries at most `maxWindow / streamsPerProvider`
     /// requests (rounded up). Several streams let answers be verified and written
     /// on several cores while more arrive.
-    public var streamsPerProvider = 4
+    public var streamsPerProvider = 2
     public init() {}
 }
 

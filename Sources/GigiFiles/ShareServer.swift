@@ -215,7 +215,7 @@ public actor ShareServer {
     }
 
     /// Largest answer batch handed to the stream in one write.
-    static let maxBatchBytes = 1 << 20
+    static let maxBatchBytes = 512 << 10
 }
 
 /// Chunks sent per peer; updated by the chunk streams without an actor hop.

@@ -95,12 +95,8 @@ public final class StreamReader: @unchecked Sendable {
     }
 
     /// Exactly `n` bytes as one buffer, or nil at a clean end of stream before the first byte.
-    ///
-    /// Large reads go to the stream as one exact read (one wake-up, one contiguous
-    /// buffer) rather than piece by piece.
     public func readBuffer(_ n: Int) async throws -> ByteBuffer? {
         if available >= n { return take(n) }
-        if available == 0 && n >= 4096 { return try await stream.readExactly(n) }
         while available < n {
             guard try await more() else {
                 if available == 0 { return nil }
@@ -116,10 +112,18 @@ public final class StreamReader: @unchecked Sendable {
         return b.readBytes(length: n)
     }
 
-    /// Reads `dst.count` bytes straight into `dst`; throws at EOF.
+    /// Reads `dst.count` bytes straight into `dst` (one copy, from the received
+    /// buffers); throws at EOF.
     public func read(into dst: UnsafeMutableRawBufferPointer) async throws {
-        guard let b = try await readBuffer(dst.count) else { throw TransferStreamError.unexpectedEOF }
-        b.withUnsafeReadableBytes { dst.copyMemory(from: $0) }
+        var done = 0
+        while done < dst.count {
+            if available == 0 { guard try await more() else { throw TransferStreamError.unexpectedEOF } }
+            var piece = take(min(dst.count - done, pending[pending.startIndex].readableBytes))
+            let n = piece.readableBytes
+            piece.withUnsafeReadableBytes { UnsafeMutableRawBufferPointer(rebasing: dst[done..<(done + n)]).copyMemory(from: $0) }
+            piece.moveReaderIndex(forwardBy: n)
+            done += n
+        }
     }
 
     /// An unsigned-varint-length-prefixed message of at most `maxSize` bytes; nil at end of stream.
