@@ -110,12 +110,14 @@ public final class Fetcher: @unchecked Sendable {
     private let lock = NSLockLike()
     private var scheduler: FetchScheduler<Int>
     private var progress: FetchProgress
-    private var sinceSync = 0
+    private var sinceSync = 0          // bytes verified since the last commit
     private var failure: Error?
     public var onProgress: (@Sendable (FetchProgress) -> Void)?
-    /// Chunks verified since the last commit before another one starts (16 MiB). Commits
-    /// run in the background, one at a time, so a slow disk commits bigger batches.
-    public var syncEvery = 64
+    /// Bytes verified since the last commit before another one starts. Commits run in
+    /// the background, one at a time, so a slow disk commits bigger batches; a share
+    /// smaller than this (say many small files) is never synced chunk by chunk, only
+    /// file by file in `finish`.
+    public var syncEveryBytes = 16 << 20
     private var committing = false
     private let commitQueue = DispatchQueue(label: "gigi.fetch.commit")
     private let hashSignal = DispatchSemaphore(value: 0)
@@ -196,7 +198,7 @@ public final class Fetcher: @unchecked Sendable {
 
     private func commit(force: Bool) throws {
         let (due, verified, bytes): (Bool, ChunkBitmap, UInt64) = lock.withLock {
-            let due = force || sinceSync >= syncEvery
+            let due = force || sinceSync >= syncEveryBytes
             if due { sinceSync = 0 }
             return (due, scheduler.verified, progress.bytesDone)
         }
@@ -209,7 +211,7 @@ public final class Fetcher: @unchecked Sendable {
     /// Starts a background commit if one is due and none is running.
     private func commitInBackground() {
         let start: Bool = lock.withLock {
-            guard !committing, sinceSync >= syncEvery, failure == nil else { return false }
+            guard !committing, sinceSync >= syncEveryBytes, failure == nil else { return false }
             committing = true
             return true
         }
@@ -390,7 +392,7 @@ public final class Fetcher: @unchecked Sendable {
                         progress.chunksDone += 1
                         progress.networkChunks += 1
                         progress.bytesDone += UInt64(length)
-                        sinceSync += 1
+                        sinceSync += length
                     }
                     return a
                 }
