@@ -12,7 +12,7 @@ import GigiStore
 
 public struct FetchSchedulerConfig: Sendable {
     public var initialWindow = 8
-    public var maxWindow = 16
+    public var maxWindow = 12
     public var maxAttempts = 5
     public var maxStrikes = 3
     /// Chunk streams the fetcher opens to each provider; the provider's window is

@@ -237,7 +237,7 @@ public final class Fetcher: @unchecked Sendable {
     /// Carries the files' SHA-256 forward while the transfer runs (own thread).
     private func startHasher() -> DispatchSemaphore {
         let finished = DispatchSemaphore(value: 0)
-        let scratchSize = 4 * offered.manifest.chunkSize
+        let scratchSize = offered.manifest.chunkSize
         DispatchQueue(label: "gigi.fetch.sha256").async {
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchSize, alignment: 4096)
             defer { scratch.deallocate(); finished.signal() }
