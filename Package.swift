@@ -90,6 +90,7 @@ let package = Package(
         .target(name: "GigiFiles",
                 dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiStore", "GigiAuth", "P2PCore", "P2PHost",
                                "CSodium",
+                               .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "GigiMessaging",

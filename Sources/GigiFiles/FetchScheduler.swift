@@ -12,9 +12,14 @@ import GigiStore
 
 public struct FetchSchedulerConfig: Sendable {
     public var initialWindow = 8
-    public var maxWindow = 64
+    public var maxWindow = 12
     public var maxAttempts = 5
     public var maxStrikes = 3
+    /// Chunk streams the fetcher opens to each provider; the provider's window is
+    /// shared by them, and each carries at most `maxWindow / streamsPerProvider`
+    /// requests (rounded up). Several streams let answers be verified and written
+    /// on several cores while more arrive.
+    public var streamsPerProvider = 2
     public init() {}
 }
 
@@ -91,6 +96,24 @@ public struct FetchScheduler<Provider: Hashable & Sendable>: Sendable {
         }
         return out
     }
+
+    /// Up to `limit` chunks to request from `p` now, within its window (for a
+    /// fetcher that drives each provider's streams separately).
+    public mutating func nextRequests(for p: Provider, limit: Int) -> [Int] {
+        guard !failed, var st = providers[p] else { return [] }
+        var out: [Int] = []
+        while out.count < limit, st.inFlight.count < st.window, let c = pending.popLast() {
+            if verified[c] { continue }
+            st.inFlight.insert(c)
+            inFlight[c] = p
+            out.append(c)
+        }
+        providers[p] = st
+        return out
+    }
+
+    public func hasProvider(_ p: Provider) -> Bool { providers[p] != nil }
+    public var hasFailed: Bool { failed }
 
     /// A chunk arrived from `p`; `valid` says whether its BLAKE3 matched.
     public mutating func received(chunk c: Int, from p: Provider, valid: Bool) -> [FetchSchedulerAction<Provider>] {

@@ -1,5 +1,13 @@
 // The fetcher: the share handshake (PAKE, then the manifest) and the chunk
-// pull loop, one task per provider, all driven by one FetchScheduler.
+// pull loop, all driven by one FetchScheduler.
+//
+// Pipeline: each provider gets `streamsPerProvider` chunk streams, each its own
+// task that requests chunks within the provider's window, receives the answers
+// as buffers, checks their BLAKE3 and pwrites them — so several chunks are
+// verified at once on several cores while more arrive. Off that path: a
+// committer (fdatasync, then the LMDB record of what was synced: the store's
+// ordering rule, per batch) and a hasher that carries each file's SHA-256
+// forward over the verified chunks, so the end of a fetch only checks digests.
 //
 // Resume: chunks recorded in the downloads table are trusted (they were fdatasynced
 // before being recorded); chunks of a partial file that existed but are not
@@ -15,6 +23,8 @@ import GigiCBOR
 import GigiCrypto
 import GigiStore
 import Foundation
+import Dispatch
+import NIOCore
 
 /// Result of a successful handshake.
 public struct OfferedShare: Sendable {
@@ -100,11 +110,19 @@ public final class Fetcher: @unchecked Sendable {
     private let lock = NSLockLike()
     private var scheduler: FetchScheduler<Int>
     private var progress: FetchProgress
-    private var sinceSync = 0
+    private var sinceSync = 0          // bytes verified since the last commit
     private var failure: Error?
     public var onProgress: (@Sendable (FetchProgress) -> Void)?
-    /// Chunks to verify before an LMDB commit (16 MiB).
-    public var syncEvery = 64
+    /// Bytes verified since the last commit before another one starts. Commits run in
+    /// the background, one at a time, so a slow disk commits bigger batches; a share
+    /// smaller than this (say many small files) is never synced chunk by chunk, only
+    /// file by file in `finish`.
+    public var syncEveryBytes = 16 << 20
+    private var committing = false
+    private let commitQueue = DispatchQueue(label: "gigi.fetch.commit")
+    private let hashSignal = DispatchSemaphore(value: 0)
+    private var transferDone = false
+    private var goodbyeSent = false
 
     /// `index` keeps the resume state and the local chunk index (nil: neither).
     /// `peers` names the providers (peer IDs) for `gigi downloads`.
@@ -138,6 +156,11 @@ public final class Fetcher: @unchecked Sendable {
             record = rec
         }
         var verified = record.verified
+        for c in 0..<n where verified[c] {
+            // A recorded chunk is on disk only if its partial file survived (it is gone
+            // once renamed into place, or if someone removed it).
+            if let (entry, _) = writer.map.locate(c), !existing.contains(entry) { verified[c] = false }
+        }
         let local: LocalChunkSource? = reuseLocalChunks ? index : nil
         var resumed = verified.setCount, reused = 0, bytes: UInt64 = 0
         for c in 0..<n {
@@ -175,17 +198,65 @@ public final class Fetcher: @unchecked Sendable {
 
     private func commit(force: Bool) throws {
         let (due, verified, bytes): (Bool, ChunkBitmap, UInt64) = lock.withLock {
-            let due = force || sinceSync >= syncEvery
+            let due = force || sinceSync >= syncEveryBytes
             if due { sinceSync = 0 }
             return (due, scheduler.verified, progress.bytesDone)
         }
         guard due else { return }
+        // Every chunk in `verified` was written before this point: the sync covers it.
         try writer.sync()
         try save(verified, bytes: bytes)
     }
 
+    /// Starts a background commit if one is due and none is running.
+    private func commitInBackground() {
+        let start: Bool = lock.withLock {
+            guard !committing, sinceSync >= syncEveryBytes, failure == nil else { return false }
+            committing = true
+            return true
+        }
+        guard start else { return }
+        commitQueue.async {
+            do { try self.commit(force: false) } catch { self.fail(error) }
+            self.lock.withLock { self.committing = false }
+        }
+    }
+
+    /// Waits until no background commit is running.
+    private func commitsSettled() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in commitQueue.async { c.resume() } }
+    }
+
+    /// Commits now (off the cooperative pool), after any background commit.
+    private func commitNow() async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            commitQueue.async { c.resume(with: Result { try self.commit(force: true) }) }
+        }
+    }
+
+    /// Carries the files' SHA-256 forward while the transfer runs (own thread).
+    private func startHasher() -> DispatchSemaphore {
+        let finished = DispatchSemaphore(value: 0)
+        let scratchSize = offered.manifest.chunkSize
+        DispatchQueue(label: "gigi.fetch.sha256").async {
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchSize, alignment: 4096)
+            defer { scratch.deallocate(); finished.signal() }
+            while true {
+                let (verified, done) = self.lock.withLock { (self.scheduler.verified, self.transferDone) }
+                do {
+                    if try self.writer.advanceHashes(verified, scratch: scratch) > 0 { continue }
+                } catch {
+                    return   // finish() hashes what is left, and reports the error
+                }
+                if done { return }
+                _ = self.hashSignal.wait(timeout: .now() + .milliseconds(20))
+            }
+        }
+        return finished
+    }
+
     /// Pulls every missing chunk from the providers, then verifies and renames
-    /// the files. `providers` open chunk streams (one per provider).
+    /// the files. `providers` open chunk streams (each call a new stream to that provider).
     public func run(providers: [ChunkStreamOpener], overwrite: Bool) async throws -> FetchProgress {
         if lock.withLock({ scheduler.isComplete }), let first = providers.first {
             // Nothing to pull (empty files, or all held locally): still say goodbye, so a
@@ -193,28 +264,40 @@ public final class Fetcher: @unchecked Sendable {
             await sayGoodbye(first)
         }
         if !lock.withLock({ scheduler.isComplete }) {
+            let hasher = startHasher()
+            let streams = max(1, config.streamsPerProvider)
+            let perStream = max(1, (config.maxWindow + streams - 1) / streams)
             await withTaskGroup(of: Void.self) { group in
                 for (i, open) in providers.enumerated() {
                     lock.withLock { scheduler.addProvider(i) }
-                    group.addTask { await self.pull(provider: i, open: open) }
+                    for _ in 0..<streams {
+                        group.addTask { await self.pull(provider: i, open: open, limit: perStream) }
+                    }
                 }
             }
+            lock.withLock { transferDone = true }
+            hashSignal.signal()
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async { hasher.wait(); c.resume() }
+            }
         }
-        if let failure = lock.withLock({ failure }) { try? commit(force: true); throw failure }
+        await commitsSettled()
+        if let failure = lock.withLock({ failure }) { try? await commitNow(); throw failure }
         guard lock.withLock({ scheduler.isComplete }) else {
-            try? commit(force: true)
+            try? await commitNow()
             throw DownloadError.peerFailed("no provider could supply every chunk")
         }
-        try commit(force: true)
-        try writer.finish(overwrite: overwrite)
+        // No last commit of the verified bits: `finish` fsyncs every file before its
+        // rename, and a crash before that finds the unrecorded chunks on disk (re-hashed).
+        try await blocking { try self.writer.finish(overwrite: overwrite) }
         if let index {
             // The files are in place and synced: index them for local reuse, forget the download.
+            var files: [(String, FileStamp, ManifestEntry)] = []
             for (i, e) in offered.manifest.entries.enumerated() where e.kind == .file {
-                if let stamp = FileStamp.current(path: writer.target(i)) {
-                    try index.indexFile(path: writer.target(i), stamp: stamp, entry: e, chunkSize: offered.manifest.chunkSize)
-                }
+                if let stamp = FileStamp.current(path: writer.target(i)) { files.append((writer.target(i), stamp, e)) }
             }
-            if let recordID { try index.removeDownload(id: recordID) }
+            let id = recordID, chunkSize = offered.manifest.chunkSize, done = files
+            try await blocking { try index.indexFiles(done, chunkSize: chunkSize, removingDownload: id) }
         }
         return currentProgress
     }
@@ -250,8 +333,10 @@ public final class Fetcher: @unchecked Sendable {
 
     private func fail(_ e: Error) { lock.withLock { if failure == nil { failure = e } } }
 
-    private func pull(provider p: Int, open: ChunkStreamOpener) async {
+    /// One chunk stream to provider `p`, with at most `limit` requests in flight.
+    private func pull(provider p: Int, open: ChunkStreamOpener, limit: Int) async {
         var stream: TransferStream? = nil
+        var inFlight: [Int] = []      // in request order; answers come in the same order
         do {
             let s = try await open()
             stream = s
@@ -262,20 +347,23 @@ public final class Fetcher: @unchecked Sendable {
             }
             let reply = try decodeCBOR(ChunkOpenReply.self, r, maxSize: ChunkWire.maxOpenSize)
             guard reply.ok else { throw DownloadError.peerFailed("the sender refused: \(reply.reason ?? "no reason")") }
-            var inFlight: [Int] = []      // in request order; answers come in the same order
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: offered.manifest.chunkSize, alignment: 64)
-            defer { buffer.deallocate() }
+            let chunkBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: offered.manifest.chunkSize, alignment: 64)
+            defer { chunkBuffer.deallocate() }
             while true {
-                let actions = lock.withLock { failure == nil ? scheduler.nextActions() : [] }
-                var out: [UInt8] = []
-                for case .request(let c, let to) in actions where to == p {
-                    inFlight.append(c)
-                    out += ChunkWire.request(UInt32(c))
+                // Stop when the fetch failed (the stream that saw why reports it) or this
+                // provider was dropped (another of its streams failed).
+                let next: [Int]? = lock.withLock {
+                    guard failure == nil, !scheduler.hasFailed, scheduler.hasProvider(p) else { return nil }
+                    return scheduler.nextRequests(for: p, limit: limit - inFlight.count)
                 }
-                if actions.contains(where: { if case .fail = $0 { return true } else { return false } }) {
-                    throw DownloadError.peerFailed("a chunk failed verification repeatedly")
+                guard let next else { break }
+                if !next.isEmpty {
+                    var out = ByteBuffer()
+                    out.reserveCapacity(4 * next.count)
+                    for c in next { out.writeInteger(UInt32(c)) }
+                    inFlight += next
+                    try await s.write(out)
                 }
-                if !out.isEmpty { try await s.write(out) }
                 if inFlight.isEmpty {
                     let done = lock.withLock { scheduler.isComplete || failure != nil || !scheduler.hasProviders }
                     if done { break }
@@ -283,15 +371,16 @@ public final class Fetcher: @unchecked Sendable {
                     try await Task.sleep(nanoseconds: 5_000_000)
                     continue
                 }
-                guard let h = try await reader.readExactly(ChunkWire.headerSize) else {
+                guard var h = try await reader.readBuffer(ChunkWire.headerSize) else {
                     throw DownloadError.peerFailed("the sender closed the connection")
                 }
-                let n = Int(ChunkWire.be32(h, 0)), status = h[4], length = Int(ChunkWire.be32(h, 5))
+                let n = Int(h.readInteger(as: UInt32.self)!), status = h.readInteger(as: UInt8.self)!
+                let length = Int(h.readInteger(as: UInt32.self)!)
                 let expectedChunk = inFlight.removeFirst()
                 guard n == expectedChunk else { throw DownloadError.peerFailed("the sender answered out of order (chunk \(n) status \(status) length \(length), expected \(expectedChunk))") }
                 if status != ChunkWire.Status.ok.rawValue {
                     guard length <= ChunkWire.maxReasonSize else { throw DownloadError.peerFailed("oversized error") }
-                    if length > 0 { _ = try await reader.readExactly(length) }
+                    if length > 0 { _ = try await reader.readBuffer(length) }
                     let acts = lock.withLock { scheduler.requestFailed(chunk: n, from: p) }
                     if status == ChunkWire.Status.changed.rawValue {
                         throw DownloadError.peerFailed("the sender's file changed since it was shared; ask for a new share")
@@ -302,7 +391,9 @@ public final class Fetcher: @unchecked Sendable {
                 guard let exp = writer.expected(n), length == exp.length else {
                     throw DownloadError.peerFailed("the sender sent a chunk of the wrong size")
                 }
-                let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+                // Copied once from the host's buffers into this stream's chunk buffer (no
+                // per-chunk allocation), then hashed in one pass and written with one pwrite.
+                let slice = UnsafeMutableRawBufferPointer(rebasing: chunkBuffer[0..<length])
                 try await reader.read(into: slice)
                 let valid = try writer.verifyAndWrite(n, UnsafeRawBufferPointer(slice))
                 let acts: [FetchSchedulerAction<Int>] = lock.withLock {
@@ -311,11 +402,15 @@ public final class Fetcher: @unchecked Sendable {
                         progress.chunksDone += 1
                         progress.networkChunks += 1
                         progress.bytesDone += UInt64(length)
-                        sinceSync += 1
+                        sinceSync += length
                     }
                     return a
                 }
-                if valid { onProgress?(currentProgress); try commit(force: false) }
+                if valid {
+                    hashSignal.signal()
+                    onProgress?(currentProgress)
+                    commitInBackground()
+                }
                 for a in acts {
                     switch a {
                     case .fail: throw DownloadError.corruptData("chunk \(n) failed verification \(config.maxAttempts) times")
@@ -324,24 +419,39 @@ public final class Fetcher: @unchecked Sendable {
                     }
                 }
             }
-            if lock.withLock({ scheduler.isComplete }) {
-                // Best effort: everything is verified, and a one-shot sharer shuts down as soon
-                // as it reads the goodbye, which may break the connection under our closeWrite.
-                try? await s.write(ChunkWire.request(ChunkWire.goodbye))
-                try? await s.closeWrite()
-                _ = try? await reader.readExactly(1)   // wait for the sender to close
+            // The first stream to see the whole share verified says goodbye (the sharer
+            // counts one completed fetch); the others just close.
+            let bye = lock.withLock { () -> Bool in
+                guard scheduler.isComplete, !goodbyeSent else { return false }
+                goodbyeSent = true
+                return true
             }
+            // Best effort: everything is verified, and a one-shot sharer shuts down as soon
+            // as it reads the goodbye, which may break the connection under our closeWrite.
+            if bye { try? await s.write(ChunkWire.request(ChunkWire.goodbye)) }
+            try? await s.closeWrite()
+            if bye { _ = try? await reader.readExactly(1) }   // wait for the sender to close
         } catch {
             // Every chunk is in: an error now (the sharer closing first after our goodbye) changes nothing.
             if lock.withLock({ scheduler.isComplete }) {
                 if let stream { await stream.reset() }
                 return
             }
-            lock.withLock { scheduler.removeProvider(p) }
-            let stillHasProviders = lock.withLock { scheduler.hasProviders }
+            let stillHasProviders = lock.withLock { () -> Bool in
+                // Requeue this stream's chunks (and drop the provider: its streams stop).
+                scheduler.removeProvider(p)
+                return scheduler.hasProviders
+            }
             if !stillHasProviders { fail(Self.transferFailure(error)) }
             if let stream { await stream.reset() }
         }
+    }
+}
+
+/// Runs blocking work (fsync, hashing a file) off Swift's cooperative pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .userInitiated).async { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -40,7 +40,35 @@ public final class FileIndex: LocalChunkSource, @unchecked Sendable {
 
     /// Records the chunks of a file whose bytes are on disk (after fsync).
     public func indexFile(path: String, stamp: FileStamp, entry: ManifestEntry, chunkSize: Int) throws {
+        try indexFiles([(path, stamp, entry)], chunkSize: chunkSize)
+    }
+
+    /// Records the chunks of files whose bytes are on disk (after fsync), all in one
+    /// transaction (one commit for a whole tree), and deletes download `removingDownload`
+    /// in the same transaction.
+    public func indexFiles(_ files: [(path: String, stamp: FileStamp, entry: ManifestEntry)], chunkSize: Int,
+                           removingDownload: UInt64? = nil) throws {
         try store.write { txn in
+            try put(files, chunkSize: chunkSize, in: txn)
+            if let removingDownload { _ = try store.downloads.delete(removingDownload, in: txn) }
+        }
+    }
+
+    /// Records every file of an indexed share (the sharer's chunk index; no data is
+    /// copied) and the manifest, in one transaction.
+    public func indexShare(_ share: IndexedShare) throws {
+        let files = share.sources.sorted { $0.key < $1.key }.map { (i, src) in
+            (path: src.path, stamp: src.stamp, entry: share.manifest.entries[i])
+        }
+        try store.write { txn in
+            try store.manifests.put(share.manifestBytes, for: share.manifestID, in: txn)
+            try put(files, chunkSize: share.manifest.chunkSize, in: txn)
+        }
+    }
+
+    private func put(_ files: [(path: String, stamp: FileStamp, entry: ManifestEntry)], chunkSize: Int,
+                     in txn: LMDBWriteTransaction) throws {
+        for (path, stamp, entry) in files {
             let id = try store.upsertFile(Self.record(path: path, stamp: stamp), in: txn)
             try store.unindexChunks(ofFile: id, in: txn)
             for i in 0..<entry.chunkCount {
@@ -49,17 +77,6 @@ public final class FileIndex: LocalChunkSource, @unchecked Sendable {
                                                        length: UInt32(entry.chunkLength(i, chunkSize: chunkSize))),
                                      in: txn)
             }
-        }
-    }
-
-    /// Records every file of an indexed share (the sharer's chunk index; no data is copied).
-    public func indexShare(_ share: IndexedShare) throws {
-        try store.write { txn in
-            try store.manifests.put(share.manifestBytes, for: share.manifestID, in: txn)
-        }
-        for (i, src) in share.sources {
-            try indexFile(path: src.path, stamp: src.stamp, entry: share.manifest.entries[i],
-                          chunkSize: share.manifest.chunkSize)
         }
     }
 

@@ -13,6 +13,7 @@ import Glibc
 #endif
 import GigiBase
 import GigiCrypto
+import NIOCore
 
 /// What the sharer reports (for `gigi share` output and JSON lines).
 public enum ShareEvent: Sendable, Equatable {
@@ -55,7 +56,7 @@ public actor ShareServer {
     private var shares: [[UInt8]: State] = [:]           // by share id
     private var bySelector: [[UInt8]: [UInt8]] = [:]      // selector → share id
     private var grants: [String: Set<Digest32>] = [:]     // peer → manifest ids
-    private var served: [String: Int] = [:]               // peer → chunks sent (bounded by grants)
+    private let counter = ServedCounter()                 // peer → chunks sent (bounded by grants)
     private let localPeer: [UInt8]
     public nonisolated let events: AsyncStream<ShareEvent>
     private let emit: AsyncStream<ShareEvent>.Continuation
@@ -109,15 +110,29 @@ public actor ShareServer {
     }
 
     /// Chunks sent to `peer` so far, over all its chunk streams.
-    public func chunksServed(to peer: String) -> Int { served[peer] ?? 0 }
-
-    private func countServed(peer: String, _ n: Int) { served[peer, default: 0] += n }
+    public func chunksServed(to peer: String) -> Int { counter.get(peer) }
 
     private func completed(peer: String, manifest: Digest32) {
         emit.yield(.fetchCompleted(peer: peer))
     }
 
-    private func stopped(peer: String) { emit.yield(.fetchStopped(peer: peer)) }
+    /// Chunk streams open per peer: a fetch uses several, and it stopped only when the last one
+    /// ends without a goodbye while no other is open.
+    private var openStreams: [String: Int] = [:]
+
+    private func markCompleted(peer: String) { completedPeers.insert(peer) }
+
+    private func streamOpened(peer: String) { openStreams[peer, default: 0] += 1 }
+
+    private func streamClosed(peer: String, finished: Bool) {
+        let left = (openStreams[peer] ?? 1) - 1
+        openStreams[peer] = left > 0 ? left : nil
+        if left <= 0 && !finished && !completedPeers.contains(peer) { emit.yield(.fetchStopped(peer: peer)) }
+        if left <= 0 { completedPeers.remove(peer) }
+    }
+
+    /// Peers whose current fetch said goodbye (until their last stream closes).
+    private var completedPeers: Set<String> = []
 
     fileprivate func changed(path: String) { emit.yield(.fileChanged(path: path)) }
 
@@ -169,6 +184,10 @@ public actor ShareServer {
     }
 
     /// Serves one `/gigi/chunks/1.0.0` stream.
+    ///
+    /// Requests that arrive together are answered together: each answer's header
+    /// and data go into one buffer (the data pread straight into it), up to
+    /// `maxBatchBytes` per write, so the host sees few large writes.
     public nonisolated func handleChunkStream(_ stream: TransferStream, remoteName: String) async {
         let reader = StreamReader(stream)
         var serving = false, finished = false
@@ -183,32 +202,57 @@ public actor ShareServer {
             }
             try await stream.writeMessage(encodeCBOR(ChunkOpenReply(ok: true)))
             serving = true
-            while let r = try await reader.readExactly(4) {
-                let n = ChunkWire.be32(r, 0)
-                if n == ChunkWire.goodbye {
-                    finished = true
-                    await completed(peer: remoteName, manifest: mid)
-                    break
+            await streamOpened(peer: remoteName)
+            let allocator = ByteBufferAllocator()
+            let chunkSize = chunks.chunkSize
+            var goodbye = false
+            while !goodbye, var r = try await reader.readBuffer(4) {
+                var out = allocator.buffer(capacity: min(Self.maxBatchBytes, ChunkWire.headerSize + chunkSize))
+                var sent = 0
+                while true {
+                    let n = r.readInteger(as: UInt32.self)!
+                    if n == ChunkWire.goodbye { goodbye = true; break }
+                    if let (entry, index) = map.locate(Int(n)) {
+                        switch chunks.read(entry: entry, chunk: index, number: n, into: &out) {
+                        case .ok: sent += 1
+                        case let status:
+                            if status == .changed, let p = chunks.path(entry) { await changed(path: p) }
+                            ChunkWire.writeHeader(chunk: n, status: status, length: 0, into: &out)
+                        }
+                    } else {
+                        ChunkWire.writeHeader(chunk: n, status: .notFound, length: 0, into: &out)
+                    }
+                    // More requests already here and room for another answer: batch it.
+                    guard reader.buffered >= 4,
+                          out.readableBytes + ChunkWire.headerSize + chunkSize <= Self.maxBatchBytes else { break }
+                    r = try await reader.readBuffer(4)!
                 }
-                guard let (entry, index) = map.locate(Int(n)) else {
-                    try await stream.write(ChunkWire.header(chunk: n, status: .notFound, length: 0))
-                    continue
-                }
-                switch chunks.read(entry: entry, chunk: index) {
-                case .success(let data):
-                    try await stream.write(ChunkWire.header(chunk: n, status: .ok, length: data.count) + data)
-                    await countServed(peer: remoteName, 1)
-                case .failure(let status):
-                    if status == .changed, let p = chunks.path(entry) { await changed(path: p) }
-                    try await stream.write(ChunkWire.header(chunk: n, status: status, length: 0))
-                }
+                if sent > 0 { counter.add(remoteName, sent) }
+                if out.readableBytes > 0 { try await stream.write(out) }
+            }
+            if goodbye {
+                finished = true
+                await markCompleted(peer: remoteName)
+                await completed(peer: remoteName, manifest: mid)
             }
             try await stream.closeWrite()
         } catch {
             await stream.reset()
         }
-        if serving && !finished { await stopped(peer: remoteName) }
+        if serving { await streamClosed(peer: remoteName, finished: finished) }
     }
+
+    /// Largest answer batch handed to the stream in one write.
+    static let maxBatchBytes = 512 << 10
+}
+
+/// Chunks sent per peer; updated by the chunk streams without an actor hop.
+final class ServedCounter: @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var served: [String: Int] = [:]
+
+    func add(_ peer: String, _ n: Int) { lock.withLock { served[peer, default: 0] += n } }
+    func get(_ peer: String) -> Int { lock.withLock { served[peer] ?? 0 } }
 }
 
 /// Reads chunks from a share's files, refusing files changed since indexing.
@@ -221,10 +265,14 @@ final class ChunkReader: @unchecked Sendable {
 
     deinit { for fd in fds.values { close(fd) } }
 
+    var chunkSize: Int { indexed.manifest.chunkSize }
+
     func path(_ entry: Int) -> String? { indexed.sources[entry]?.path }
 
-    func read(entry: Int, chunk: Int) -> Result<[UInt8], ChunkWire.Status> {
-        guard let src = indexed.sources[entry] else { return .failure(.notFound) }
+    /// Appends chunk `number`'s answer (header, then the data pread straight into
+    /// `out`) and returns `.ok`; on failure appends nothing and returns the status.
+    func read(entry: Int, chunk: Int, number: UInt32, into out: inout ByteBuffer) -> ChunkWire.Status {
+        guard let src = indexed.sources[entry] else { return .notFound }
         let e = indexed.manifest.entries[entry]
         let cs = indexed.manifest.chunkSize
         let length = e.chunkLength(chunk, chunkSize: cs)
@@ -234,20 +282,21 @@ final class ChunkReader: @unchecked Sendable {
             if fd >= 0 { fds[entry] = fd }
             return fd
         }
-        guard fd >= 0 else { return .failure(.ioError) }
-        guard let now = FileStamp.current(fd: fd), now == src.stamp else { return .failure(.changed) }
-        var data = [UInt8](repeating: 0, count: length)
-        var got = 0
+        guard fd >= 0 else { return .ioError }
+        guard let now = FileStamp.current(fd: fd), now == src.stamp else { return .changed }
+        let mark = out.writerIndex
+        ChunkWire.writeHeader(chunk: number, status: .ok, length: length, into: &out)
         let offset = off_t(chunk) * off_t(cs)
-        while got < length {
-            let r = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, length - got, offset + off_t(got)) }
-            if r < 0 && errno == EINTR { continue }
-            guard r > 0 else { return .failure(.ioError) }
-            got += r
-        }
+        let ok = out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { buf -> Int in
+            preadFully(fd: fd, into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<length]), offset: offset) ? length : 0
+        } == length
         // A file rewritten in place with the same size and mtime cannot be caught by
         // its stamp; the fetcher's BLAKE3 check still rejects such data.
-        return .success(data)
+        guard ok || length == 0 else {
+            out.moveWriterIndex(to: mark)
+            return .ioError
+        }
+        return .ok
     }
 }
 

@@ -17,6 +17,7 @@
 import GigiBase
 import GigiCBOR
 import GigiCrypto
+import NIOCore
 
 /// Protocol ids.
 public enum TransferProtocolID {
@@ -109,6 +110,12 @@ enum ChunkWire {
         [UInt8(chunk >> 24), UInt8(chunk >> 16 & 0xff), UInt8(chunk >> 8 & 0xff), UInt8(chunk & 0xff),
          status.rawValue,
          UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+    }
+
+    static func writeHeader(chunk: UInt32, status: Status, length: Int, into out: inout ByteBuffer) {
+        out.writeInteger(chunk)
+        out.writeInteger(status.rawValue)
+        out.writeInteger(UInt32(length))
     }
 
     static func be32(_ b: [UInt8], _ at: Int) -> UInt32 {

@@ -2,15 +2,26 @@
 //
 // GigiFiles speaks to a small protocol rather than to P2PHost directly so
 // that the protocol logic can be exercised over an in-memory pipe in unit
-// tests; P2PHost's streams conform through a thin adapter (HostAdapter.swift).
+// tests; P2PHost's streams conform through a thin adapter
+// (GigiNode/HostTransferStream.swift).
+//
+// Bytes travel as NIO `ByteBuffer`s end to end: what the host delivers is
+// handed to the reader as is, and a chunk that arrives in one piece reaches
+// the hash and the pwrite without a copy.
+
+import NIOCore
+import P2PCore
 
 import GigiBase
 
 /// A bidirectional byte stream (a libp2p stream once negotiated).
 public protocol TransferStream: AnyObject, Sendable {
-    /// Up to `maxBytes` bytes, or nil at end of stream.
-    func read(upTo maxBytes: Int) async throws -> [UInt8]?
-    func write(_ bytes: [UInt8]) async throws
+    /// Up to `maxBytes` bytes as they arrive, or nil at end of stream.
+    func read(upTo maxBytes: Int) async throws -> ByteBuffer?
+    /// Exactly `n` bytes in one buffer; throws `TransferStreamError.unexpectedEOF`
+    /// if the stream ends first.
+    func readExactly(_ n: Int) async throws -> ByteBuffer
+    func write(_ buffer: ByteBuffer) async throws
     func closeWrite() async throws
     func reset() async
 }
@@ -39,45 +50,100 @@ public enum TransferStreamError: Error, Equatable, Sendable, UserFacingError {
     }
 }
 
+extension TransferStream {
+    public func write(_ bytes: [UInt8]) async throws { try await write(ByteBuffer(bytes: bytes)) }
+
+    /// Writes an unsigned-varint-length-prefixed message.
+    public func writeMessage(_ body: [UInt8]) async throws {
+        var out = ByteBuffer()
+        out.reserveCapacity(body.count + Varint.maxBytes)
+        Varint.write(UInt64(body.count), to: &out)
+        out.writeBytes(body)
+        try await write(out)
+    }
+}
+
 /// Buffers a `TransferStream` for exact and length-prefixed reads. One reader at a time.
 public final class StreamReader: @unchecked Sendable {
     public let stream: TransferStream
-    private var buffer: [UInt8] = []
-    private var start = 0
+    /// Received and not yet consumed, in order.
+    private var pending = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    private var available = 0
     private let readSize = 1 << 20
 
     public init(_ stream: TransferStream) { self.stream = stream }
 
-    private var available: Int { buffer.count - start }
+    /// Bytes received and not yet consumed (readable without waiting).
+    public var buffered: Int { available }
 
-    private func fill(_ need: Int) async throws -> Bool {
-        while available < need {
-            guard let more = try await stream.read(upTo: max(readSize, need - available)) else { return false }
-            if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-            else if start > (1 << 20) { buffer.removeFirst(start); start = 0 }
-            buffer += more
+    /// Reads more; false at end of stream.
+    private func more() async throws -> Bool {
+        guard let b = try await stream.read(upTo: readSize) else { return false }
+        if b.readableBytes > 0 {
+            available += b.readableBytes
+            pending.append(b)
         }
         return true
     }
 
-    /// Exactly `n` bytes, or nil at a clean end of stream before the first byte.
-    public func readExactly(_ n: Int) async throws -> [UInt8]? {
-        guard try await fill(n) else {
-            if available == 0 { return nil }
-            throw TransferStreamError.unexpectedEOF
+    /// Takes `n` buffered bytes (n <= available) as one buffer: a slice when they
+    /// sit in one received buffer, else a copy.
+    private func take(_ n: Int) -> ByteBuffer {
+        available -= n
+        if n == 0 { return ByteBuffer() }
+        if pending[pending.startIndex].readableBytes >= n {
+            let out = pending[pending.startIndex].readSlice(length: n)!
+            if pending[pending.startIndex].readableBytes == 0 { _ = pending.removeFirst() }
+            return out
         }
-        let out = Array(buffer[start..<(start + n)])
-        start += n
+        var out = ByteBuffer()
+        out.reserveCapacity(n)
+        var need = n
+        while need > 0 {
+            var first = pending.removeFirst()
+            if first.readableBytes > need {
+                var piece = first.readSlice(length: need)!
+                out.writeBuffer(&piece)
+                pending.prepend(first)
+                need = 0
+            } else {
+                need -= first.readableBytes
+                out.writeBuffer(&first)
+            }
+        }
         return out
     }
 
-    /// Reads `n` bytes straight into `dst`; throws at EOF.
-    public func read(into dst: UnsafeMutableRawBufferPointer) async throws {
-        guard try await fill(dst.count) else { throw TransferStreamError.unexpectedEOF }
-        buffer.withUnsafeBytes { src in
-            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<(start + dst.count)]))
+    /// Exactly `n` bytes as one buffer, or nil at a clean end of stream before the first byte.
+    public func readBuffer(_ n: Int) async throws -> ByteBuffer? {
+        if available >= n { return take(n) }
+        while available < n {
+            guard try await more() else {
+                if available == 0 { return nil }
+                throw TransferStreamError.unexpectedEOF
+            }
         }
-        start += dst.count
+        return take(n)
+    }
+
+    /// Exactly `n` bytes, or nil at a clean end of stream before the first byte.
+    public func readExactly(_ n: Int) async throws -> [UInt8]? {
+        guard var b = try await readBuffer(n) else { return nil }
+        return b.readBytes(length: n)
+    }
+
+    /// Reads `dst.count` bytes straight into `dst` (one copy, from the received
+    /// buffers); throws at EOF.
+    public func read(into dst: UnsafeMutableRawBufferPointer) async throws {
+        var done = 0
+        while done < dst.count {
+            if available == 0 { guard try await more() else { throw TransferStreamError.unexpectedEOF } }
+            var piece = take(min(dst.count - done, pending[pending.startIndex].readableBytes))
+            let n = piece.readableBytes
+            piece.withUnsafeReadableBytes { UnsafeMutableRawBufferPointer(rebasing: dst[done..<(done + n)]).copyMemory(from: $0) }
+            piece.moveReaderIndex(forwardBy: n)
+            done += n
+        }
     }
 
     /// An unsigned-varint-length-prefixed message of at most `maxSize` bytes; nil at end of stream.
@@ -99,31 +165,15 @@ public final class StreamReader: @unchecked Sendable {
     }
 }
 
-extension TransferStream {
-    /// Writes an unsigned-varint-length-prefixed message.
-    public func writeMessage(_ body: [UInt8]) async throws {
-        var out: [UInt8] = []
-        var n = body.count
-        repeat {
-            var b = UInt8(n & 0x7f)
-            n >>= 7
-            if n > 0 { b |= 0x80 }
-            out.append(b)
-        } while n > 0
-        try await write(out + body)
-    }
-}
-
 /// An in-memory duplex pipe: two connected `TransferStream`s (tests, local loops).
 public final class MemoryPipe: TransferStream, @unchecked Sendable {
-    private let incoming: AsyncStream<[UInt8]>
-    private var iterator: AsyncStream<[UInt8]>.Iterator
-    private let outgoing: AsyncStream<[UInt8]>.Continuation
-    private let localReset: AsyncStream<[UInt8]>.Continuation
+    private var iterator: AsyncStream<ByteBuffer>.Iterator
+    private let outgoing: AsyncStream<ByteBuffer>.Continuation
+    private let localReset: AsyncStream<ByteBuffer>.Continuation
+    private var pending = ByteBuffer()
 
-    private init(incoming: AsyncStream<[UInt8]>, inContinuation: AsyncStream<[UInt8]>.Continuation,
-                 outgoing: AsyncStream<[UInt8]>.Continuation) {
-        self.incoming = incoming
+    private init(incoming: AsyncStream<ByteBuffer>, inContinuation: AsyncStream<ByteBuffer>.Continuation,
+                 outgoing: AsyncStream<ByteBuffer>.Continuation) {
         self.iterator = incoming.makeAsyncIterator()
         self.outgoing = outgoing
         self.localReset = inContinuation
@@ -131,27 +181,34 @@ public final class MemoryPipe: TransferStream, @unchecked Sendable {
 
     /// Two ends of one pipe.
     public static func pair() -> (MemoryPipe, MemoryPipe) {
-        let (a, ac) = AsyncStream<[UInt8]>.makeStream()
-        let (b, bc) = AsyncStream<[UInt8]>.makeStream()
+        let (a, ac) = AsyncStream<ByteBuffer>.makeStream()
+        let (b, bc) = AsyncStream<ByteBuffer>.makeStream()
         return (MemoryPipe(incoming: a, inContinuation: ac, outgoing: bc),
                 MemoryPipe(incoming: b, inContinuation: bc, outgoing: ac))
     }
 
-    private var pending: [UInt8] = []
-
-    public func read(upTo maxBytes: Int) async throws -> [UInt8]? {
-        if pending.isEmpty {
+    public func read(upTo maxBytes: Int) async throws -> ByteBuffer? {
+        if pending.readableBytes == 0 {
             guard let next = await iterator.next() else { return nil }
             pending = next
         }
-        let n = min(maxBytes, pending.count)
-        let out = Array(pending[0..<n])
-        pending.removeFirst(n)
+        return pending.readSlice(length: min(maxBytes, pending.readableBytes))!
+    }
+
+    public func readExactly(_ n: Int) async throws -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(n)
+        while out.readableBytes < n {
+            guard var piece = try await read(upTo: n - out.readableBytes) else {
+                throw TransferStreamError.unexpectedEOF
+            }
+            out.writeBuffer(&piece)
+        }
         return out
     }
 
-    public func write(_ bytes: [UInt8]) async throws {
-        if case .terminated = outgoing.yield(bytes) { throw TransferStreamError.unexpectedEOF }
+    public func write(_ buffer: ByteBuffer) async throws {
+        if case .terminated = outgoing.yield(buffer) { throw TransferStreamError.unexpectedEOF }
     }
 
     public func closeWrite() async throws { outgoing.finish() }

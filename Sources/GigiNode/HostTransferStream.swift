@@ -1,5 +1,6 @@
 // Adapts a libp2p stream (P2PHost) to GigiFiles' `TransferStream`, so the
-// share and chunk protocols run unchanged over the network.
+// share and chunk protocols run unchanged over the network. Buffers pass
+// through as they are: no conversion, no copy.
 
 import GigiFiles
 import NIOCore
@@ -11,13 +12,18 @@ final class HostTransferStream: TransferStream, @unchecked Sendable {
 
     init(_ stream: P2PStream) { self.stream = stream }
 
-    func read(upTo maxBytes: Int) async throws -> [UInt8]? {
-        guard let buffer = try await stream.read(upTo: maxBytes) else { return nil }
-        return Array(buffer.readableBytesView)
+    func read(upTo maxBytes: Int) async throws -> ByteBuffer? {
+        try await stream.read(upTo: maxBytes)
     }
 
-    func write(_ bytes: [UInt8]) async throws {
-        try await stream.write(bytes)
+    func readExactly(_ n: Int) async throws -> ByteBuffer {
+        do { return try await stream.readExactly(n) } catch P2PStreamError.unexpectedEOF {
+            throw TransferStreamError.unexpectedEOF
+        }
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        try await stream.write(buffer)
     }
 
     func closeWrite() async throws {

@@ -107,10 +107,13 @@ final class LyingSharer: @unchecked Sendable {
 private final class StreamAdapter: TransferStream, @unchecked Sendable {
     let p2p: P2PStream
     init(_ p2p: P2PStream) { self.p2p = p2p }
-    func read(upTo maxBytes: Int) async throws -> [UInt8]? {
-        try await p2p.read(upTo: maxBytes).map { Array($0.readableBytesView) }
+    func read(upTo maxBytes: Int) async throws -> ByteBuffer? { try await p2p.read(upTo: maxBytes) }
+    func readExactly(_ n: Int) async throws -> ByteBuffer {
+        do { return try await p2p.readExactly(n) } catch P2PStreamError.unexpectedEOF {
+            throw TransferStreamError.unexpectedEOF
+        }
     }
-    func write(_ bytes: [UInt8]) async throws { try await p2p.write(bytes) }
+    func write(_ buffer: ByteBuffer) async throws { try await p2p.write(buffer) }
     func closeWrite() async throws { try await p2p.closeWrite() }
     func reset() async { await p2p.reset() }
 }

@@ -46,8 +46,10 @@ final class ResumeAndIncrementalTests: XCTestCase {
             let partial = try XCTUnwrap(TransferTest.partials(in: d.dst).first)
             let disk = TransferTest.chunksOnDisk(partial: partial, source: file, chunks: chunks)
             let nowOnDisk = disk.filter { $0 }.count
-            // In order: what is on disk is a prefix (one provider, lowest chunks first).
-            XCTAssertEqual(disk.firstIndex(of: false) ?? chunks, nowOnDisk, "run \(i + 1): chunks on disk are not a prefix")
+            // Nearly in order: requests go out lowest chunk first, so beyond the first hole
+            // there is at most one window of chunks (several streams finish out of order).
+            let firstHole = disk.firstIndex(of: false) ?? chunks
+            XCTAssertLessThanOrEqual(nowOnDisk - firstHole, TransferTest.maxWindow, "run \(i + 1): chunks on disk far out of order")
             let servedThisRun = served - servedSoFar, newThisRun = nowOnDisk - onDisk
             print("resume: kill \(i + 1) at ≥ chunk \(target): \(nowOnDisk)/\(chunks) chunks on disk, "
                   + "this run served \(servedThisRun), wrote \(newThisRun), lost in flight \(servedThisRun - newThisRun)")
