@@ -4,7 +4,7 @@
 /// Limits on what one remote peer may make this node do.
 public struct DMInboundLimitsConfig: Sendable {
     /// Inbound `/gigi/dm` streams of one peer being served at once; more are reset.
-    public var maxConcurrentStreamsPerPeer = 128
+    public var maxConcurrentStreamsPerPeer = 64
     /// Token bucket per peer: capacity (the burst) and refill per second. The defaults let
     /// 20,000 messages through at once and 10,000/s sustained — twice the benchmark goal
     /// (5,000 msgs/s) — while a 100k flood is answered `rate_limited` once the bucket is dry.

@@ -47,8 +47,8 @@ public struct MessagingConfig: Sendable {
     public var retryBase: TimeInterval = 1
     public var retryCap: TimeInterval = 300
     /// Requests in flight per peer (each on its own stream). Below the receiver's
-    /// concurrent-stream limit (128) and Yamux's inbound stream limit (256).
-    public var window = 120
+    /// concurrent-stream limit (64) and Yamux's inbound stream limit (256).
+    public var window = 32
     /// Most undelivered messages in the outbox; `send` throws `outboxFull` beyond.
     public var maxOutbox = 100_000
     /// Undelivered events kept per `events` subscriber (the newest).

@@ -248,7 +248,7 @@ public final class GigiDaemon: Sendable {
 public enum ControlAPI {
     public static let version = 1
     /// Requests one connection may have in flight.
-    public static let maxConcurrentRequests = 256
+    public static let maxConcurrentRequests = 64
 
     static func errorReply(id: JSONValue, _ error: Error) -> JSONValue {
         let message: String

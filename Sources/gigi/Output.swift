@@ -155,3 +155,20 @@ final class OnceFlag: @unchecked Sendable {
         return true
     }
 }
+
+/// Lets an event through at most `perSecond` times a second (and always the last one).
+final class RateLimit: @unchecked Sendable {
+    private let interval: TimeInterval
+    private let lock = NSLock()
+    private var last = Date.distantPast
+
+    init(perSecond: Double) { interval = 1 / perSecond }
+
+    func due(done: Bool = false) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard done || now.timeIntervalSince(last) >= interval else { return false }
+        last = now
+        return true
+    }
+}

@@ -86,6 +86,13 @@ final class ShareFetchTests: XCTestCase {
         let r = try fetch(pair, sharer, timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try json(r)["network_chunks"] as? Int, 400)
+        // --json also streams progress lines (at most 10 a second), ending at the total.
+        let progress = r.stdout.split(separator: "\n")
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .filter { $0["event"] as? String == "progress" }.compactMap { $0["bytes_done"] as? Int }
+        XCTAssertFalse(progress.isEmpty)
+        XCTAssertEqual(progress, progress.sorted())
+        XCTAssertEqual(progress.last, 100 << 20)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
                                                         andPath: pair.dst.appendingPathComponent("big.bin").path))
     }

@@ -60,9 +60,16 @@ struct Fetch: AsyncParsableCommand {
         let request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
                                    reuseLocalChunks: !noReuse)
         let started = Date()
+        let jsonProgress = RateLimit(perSecond: 10)
         let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in
             do {
-                return .success(try await node.fetch(request, progress: { s in meter.update(s.bytesDone, s.totalBytes) }))
+                return .success(try await node.fetch(request, progress: { s in
+                    meter.update(s.bytesDone, s.totalBytes)
+                    if jsonProgress.due(done: s.chunksDone == s.totalChunks) {
+                        out.emit(["event": "progress", "bytes_done": .int(Int(s.bytesDone)), "bytes_total": .int(Int(s.totalBytes)),
+                                  "chunks_done": .int(s.chunksDone), "chunks_total": .int(s.totalChunks)])
+                    }
+                }))
             } catch { return .failure(error) }
         }
         let result = outcome ?? .failure(GigiError("Interrupted; run the same command again to resume.", exitCode: .interrupted))
