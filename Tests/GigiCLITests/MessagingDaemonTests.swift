@@ -30,7 +30,8 @@ final class MessagingDaemonTests: XCTestCase {
         let aliceAddr = alice.loopbackAddress, bobAddr = bob.loopbackAddress
         let aliceID = String(aliceAddr.split(separator: "/").last!), bobID = String(bobAddr.split(separator: "/").last!)
         let n = 10_000
-        // Each side pipelines n send requests on its control socket, concurrently with the other.
+        // Each side pipelines n send requests on its control socket, concurrently with the other;
+        // "wait": a transient failure under load is retried by the outbox within the call.
         let blast: @Sendable (DaemonProcess, String, String) -> (ok: Int, failed: [String]) = { from, addr, tag in
             let c = RawControlClient(socket: from.home.appendingPathComponent("gigi.sock").path)!
             var ok = 0
@@ -39,7 +40,7 @@ final class MessagingDaemonTests: XCTestCase {
             while answered < n {
                 // Keep at most 256 requests outstanding (the daemon serves 64 at a time per connection).
                 while sent < n && sent - answered < 256 {
-                    c.send(#"{"id":\#(sent),"method":"send","params":{"peer":"\#(addr)","text":"\#(tag)-\#(sent)","timeout":60}}"#)
+                    c.send(#"{"id":\#(sent),"method":"send","params":{"peer":"\#(addr)","text":"\#(tag)-\#(sent)","timeout":120,"wait":true}}"#)
                     sent += 1
                 }
                 guard let r = c.readLine() else { failed.append("connection ended"); break }
