@@ -18,9 +18,11 @@ struct Share: AsyncParsableCommand {
             the words with a PAKE; a wrong guess learns nothing, and the share closes \
             after 3 wrong guesses.
 
-            Without --keep the share ends after one complete fetch. Until LAN and DHT \
-            discovery find the sharer by code, the fetcher needs the address printed \
-            here (--peer) or the ticket (--ticket).
+            Without --keep the share ends after one complete fetch. On the same LAN the \
+            fetcher finds this machine by the code alone (GigiDNS announces the \
+            nameplate's rendezvous key, never the words); from elsewhere it needs the \
+            address printed here (--peer) or the ticket (--ticket). When a daemon runs, \
+            the share is handed to it and served until `gigi unshare`.
             """)
 
     @Argument(help: ArgumentHelp("Files or directories to share.", valueName: "path"))
