@@ -81,6 +81,9 @@ public actor ShareServer {
 
     public func finish() { emit.finish() }
 
+    /// Whether the share is gone or closed (e.g. after too many wrong codes).
+    public func isClosed(shareID: [UInt8]) -> Bool { shares[shareID]?.closed ?? true }
+
     private func lookup(selector: [UInt8]) -> ServedShare? {
         guard let id = bySelector[selector], let st = shares[id], !st.closed else { return nil }
         return st.share

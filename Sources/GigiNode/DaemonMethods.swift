@@ -45,6 +45,7 @@ extension GigiDaemon {
         }
         let active = try await node.share(ShareRequest(paths: paths, words: words, ticket: p["ticket"]?.bool ?? false))
         shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: paths, created: Date()) }
+        persist(active, paths: paths, words: words)
         bus.publish("share_added", ["share": .string(active.shareID), "files": .int(active.files),
                                     "bytes": .int(Int(active.bytes))])
         return Self.describe(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
@@ -75,6 +76,7 @@ extension GigiDaemon {
             throw GigiError("No share matches '\(TerminalSafe.escape(key))'; `gigi shares` lists them.", exitCode: .noInput)
         }
         await node.unshare(found.share, reason: "unshared")
+        forget(shareID: found.share.shareID)
         bus.publish("share_removed", ["share": .string(found.share.shareID)])
         return ["share": .string(found.share.shareID), "removed": true]
     }

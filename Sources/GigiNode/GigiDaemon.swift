@@ -96,6 +96,8 @@ public final class GigiDaemon: Sendable {
         }
         let node = try await GigiNode.start(options)
         let daemon = GigiDaemon(node: node, lock: lock, logger: options.logger)
+        let restored = await daemon.restoreShares()
+        if restored > 0 { options.logger.notice("serving \(restored) share(s) recorded by an earlier run") }
         do {
             let server = try await LineSocketServer.start(path: DaemonPaths.socket(home: options.home)) { connection in
                 await daemon.serve(connection)
@@ -184,7 +186,13 @@ public final class GigiDaemon: Sendable {
                     bus.publish("share_fetch_stopped", ["peer": .string(p), "chunks_served": .int(served)])
                 case .wrongCode(let p, let n):
                     bus.publish("share_wrong_code", ["peer": .string(p), "failed_attempts": .int(n)])
-                case .closed(let r): bus.publish("share_closed", ["reason": .string(r)])
+                case .closed(let r):
+                    bus.publish("share_closed", ["reason": .string(r)])
+                    // A share closed for good (wrong codes) must not come back after a restart.
+                    for d in self.shares.withLock({ Array($0.values) }) where await node.isClosed(d.share) {
+                        self.shares.withLock { _ = $0.removeValue(forKey: d.share.shareID) }
+                        self.forget(shareID: d.share.shareID)
+                    }
                 case .fileChanged(let path): bus.publish("share_file_changed", ["path": .string(path)])
                 }
             }

@@ -15,15 +15,32 @@ public struct ShareRequest: Sendable {
     public var words: Int
     /// Also make a ticket (peer ID, addresses, share id, 128-bit secret).
     public var ticket: Bool
+    /// Serve again under an earlier share's id, code and ticket secret (a daemon restarting).
+    public var restore: ShareRestore?
 
-    public init(paths: [String], words: Int = ShareCode.defaultWords, ticket: Bool = false) {
+    public init(paths: [String], words: Int = ShareCode.defaultWords, ticket: Bool = false,
+                restore: ShareRestore? = nil) {
         self.paths = paths
         self.words = words
         self.ticket = ticket
+        self.restore = restore
     }
 
     public static var defaultWords: Int { ShareCode.defaultWords }
     public static var wordRange: ClosedRange<Int> { ShareCode.minWords...ShareCode.maxWords }
+}
+
+/// What makes a share the same share again: its id, code and ticket (all secret but the id).
+public struct ShareRestore: Sendable, Codable, Equatable {
+    public var shareID: String
+    public var code: String
+    public var ticket: String?
+
+    public init(shareID: String, code: String, ticket: String?) {
+        self.shareID = shareID
+        self.code = code
+        self.ticket = ticket
+    }
 }
 
 /// A share being served by this node.
@@ -96,14 +113,17 @@ extension GigiNode {
         }
         try await runBlocking { try self.index.indexShare(indexed) }
 
-        let code = ShareCode.generate(words: request.words)
-        let shareID = SystemRandom.bytes(16)
+        let code = try request.restore.map { try ShareCode.parse($0.code) } ?? ShareCode.generate(words: request.words)
+        let shareID = request.restore.flatMap { Hex.decode($0.shareID) }.flatMap { $0.count == 16 ? $0 : nil }
+            ?? SystemRandom.bytes(16)
         var secrets: [[UInt8]: [UInt8]] = [Array(code.nameplate.utf8): code.secret]
         var ticketText: String? = nil
         if request.ticket {
             let addrs = await dialableAddresses().compactMap { try? Multiaddr($0).withoutTrailingPeerID.bytes }
+            // A restored ticket keeps its secret; its addresses are today's.
+            let secret = (try? request.restore?.ticket.map { try ShareTicket(text: $0).secret }) ?? nil
             let ticket = ShareTicket(peerID: host.peerID.bytes, addresses: Array(addrs.prefix(ShareTicket.maxAddresses)),
-                                     shareID: shareID, secret: SystemRandom.bytes(16))
+                                     shareID: shareID, secret: secret ?? SystemRandom.bytes(16))
             secrets[shareID] = ticket.pakeSecret
             ticketText = ticket.text
         }
@@ -122,6 +142,11 @@ extension GigiNode {
 
     /// Chunks sent to `peer` (a peer ID) over all its fetches from this node.
     public func chunksServed(to peer: String) async -> Int { await shares.chunksServed(to: peer) }
+
+    /// Whether a share has closed (too many wrong codes) or was removed.
+    public func isClosed(_ share: ActiveShare) async -> Bool {
+        await shares.isClosed(shareID: Hex.decode(share.shareID) ?? [])
+    }
 
     /// Stops serving a share.
     public func unshare(_ share: ActiveShare, reason: String) async {

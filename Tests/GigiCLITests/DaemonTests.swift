@@ -171,6 +171,36 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(gone.status, 66, gone.stderr)
     }
 
+    func testSharesSurviveADaemonRestartUntilUnshared() throws {
+        let aliceHome = try home("alice")
+        var alice = try DaemonProcess(test: self, home: aliceHome)
+        let bob = try DaemonProcess(test: self, home: try home("bob"))
+        let src = aliceHome.deletingLastPathComponent().appendingPathComponent("kept.bin")
+        try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: src)
+        let share = try alice.run(["share", "--json", "--ticket", src.path])
+        XCTAssertEqual(share.status, 0, share.stderr)
+        let shared = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(share.stdout.utf8)) as? [String: Any])
+        let code = try XCTUnwrap(shared["code"] as? String)
+
+        // The daemon dies without a word and comes back: the same code still works.
+        kill(alice.process.processIdentifier, SIGKILL)
+        alice.process.waitUntilExit()
+        alice = try DaemonProcess(test: self, home: aliceHome)
+        let list = try alice.run(["shares", "--json"])
+        XCTAssertTrue(list.stdout.contains(code), list.stdout)
+        let dst = bob.home.deletingLastPathComponent().appendingPathComponent("dst")
+        let fetch = try bob.run(["fetch", "--peer", alice.loopbackAddress, "-o", dst.path, code])
+        XCTAssertEqual(fetch.status, 0, fetch.stderr)
+        XCTAssertEqual(try Data(contentsOf: dst.appendingPathComponent("kept.bin")), try Data(contentsOf: src))
+
+        // Unshared, it stays gone after the next restart.
+        XCTAssertEqual(try alice.run(["unshare", code]).status, 0)
+        XCTAssertEqual(try alice.run(["daemon", "stop"]).status, 0)
+        XCTAssertEqual(alice.waitForExit(), 0)
+        alice = try DaemonProcess(test: self, home: aliceHome)
+        XCTAssertFalse(try alice.run(["shares", "--json"]).stdout.contains(code))
+    }
+
     func testMalformedRequestsAreAnsweredAndTheDaemonKeepsServing() throws {
         let d = try DaemonProcess(test: self, home: try home("a"))
         let c = try XCTUnwrap(RawControlClient(socket: d.home.appendingPathComponent("gigi.sock").path))
