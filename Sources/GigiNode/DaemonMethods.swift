@@ -48,10 +48,10 @@ extension GigiDaemon {
         persist(active, paths: paths, words: words)
         bus.publish("share_added", ["share": .string(active.shareID), "files": .int(active.files),
                                     "bytes": .int(Int(active.bytes))])
-        return Self.describe(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
+        return Self.json(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
     }
 
-    static func describe(_ s: ActiveShare, paths: [String], addrs: [String], peer: String) -> JSONValue {
+    static func json(_ s: ActiveShare, paths: [String], addrs: [String], peer: String) -> JSONValue {
         var o: [String: JSONValue] = [
             "share": .string(s.shareID), "code": .string(s.code), "manifest": .string(s.manifestID),
             "files": .int(s.files), "directories": .int(s.directories), "bytes": .int(Int(s.bytes)),
@@ -84,7 +84,7 @@ extension GigiDaemon {
     func listShares() -> JSONValue {
         let list = shares.withLock { Array($0.values) }.sorted { $0.created < $1.created }
         return ["shares": .array(list.map { d in
-            var o = Self.describe(d.share, paths: d.paths, addrs: [], peer: node.peerID).object!
+            var o = Self.json(d.share, paths: d.paths, addrs: [], peer: node.peerID).object!
             o["created"] = .double(d.created.timeIntervalSince1970)
             o["addrs"] = nil
             return .object(o)
@@ -104,23 +104,16 @@ extension GigiDaemon {
         let download = UUID().uuidString.lowercased()
         let bus = self.bus
         bus.publish("download_started", ["download": .string(download), "output": .string(output)])
-        let last = Locked((Date.distantPast, -1))
+        let throttle = ProgressThrottle()
         do {
             let r = try await node.fetch(request) { s in
-                // Progress at most 10 times a second, and always the last one.
-                let now = Date()
-                let due = last.withLock { l -> Bool in
-                    guard now.timeIntervalSince(l.0) >= 0.1 || s.chunksDone == s.totalChunks, l.1 != s.chunksDone else { return false }
-                    l = (now, s.chunksDone)
-                    return true
-                }
-                if due {
+                if throttle.due(UInt64(s.chunksDone), final: s.chunksDone == s.totalChunks) {
                     bus.publish("download_progress", ["download": .string(download), "bytes_done": .int(Int(s.bytesDone)),
                                                       "bytes_total": .int(Int(s.totalBytes)), "chunks_done": .int(s.chunksDone),
                                                       "chunks_total": .int(s.totalChunks)])
                 }
             }
-            let result = Self.describe(r, download: download, output: output)
+            let result = Self.json(r, download: download, output: output)
             bus.publish("download_completed", result.object!)
             return result
         } catch {
@@ -131,7 +124,7 @@ extension GigiDaemon {
     }
 
     /// A fetch result as the control API and `gigi fetch --json` show it.
-    public static func describe(_ r: FetchResult, download: String, output: String) -> JSONValue {
+    public static func json(_ r: FetchResult, download: String, output: String) -> JSONValue {
         ["download": .string(download), "peer": .string(r.peer), "manifest": .string(r.manifestID),
          "names": .array(r.names.map(JSONValue.string)), "output": .string(output),
          "files": .int(r.files), "directories": .int(r.directories), "bytes": .int(Int(r.bytes)),

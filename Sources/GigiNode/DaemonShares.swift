@@ -69,7 +69,7 @@ extension GigiDaemon {
                 shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: s.paths, created: s.created) }
                 restored += 1
             } catch {
-                logger.notice("dropping recorded share \(id): \(describeError(error))")
+                logger.notice("dropping recorded share \(id): \(describe(error))")
                 forget(shareID: id)
             }
         }

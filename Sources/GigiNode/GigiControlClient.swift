@@ -98,6 +98,19 @@ public final class GigiControlClient: Sendable {
         return reply["result"] ?? .null
     }
 
+    /// One call to the daemon of `home` on a connection of its own (closed on every path).
+    public static func call(home: String, _ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+        let client = try await connect(home: home)
+        do {
+            let result = try await client.call(method, params)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
     /// The daemon's event stream (from now on).
     public func events() async throws -> AsyncStream<JSONValue> {
         let (stream, continuation) = AsyncStream<JSONValue>.makeStream(bufferingPolicy: .bufferingNewest(EventBus.bufferLimit))

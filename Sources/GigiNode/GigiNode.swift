@@ -229,10 +229,8 @@ func parseAddress(_ text: String) throws -> Multiaddr {
     }
 }
 
-func describe(_ error: Error) -> String { describeError(error) }
-
 /// An error as one short phrase for logs and wrapped messages.
-func describeError(_ error: Error) -> String {
+func describe(_ error: Error) -> String {
     if let u = error as? UserFacingError {
         var m = u.message
         while m.hasSuffix(".") { m.removeLast() }

@@ -47,8 +47,8 @@ extension GigiNode {
         return out
     }
 
-    /// LAN peer changes (one consumer). Nil when discovery is off.
-    public var lanEvents: AsyncStream<LANPeerEvent>? {
+    /// LAN peer changes (one consumer: `startLANFeed`). Nil when discovery is off.
+    var lanEvents: AsyncStream<LANPeerEvent>? {
         guard let source = lan?.events else { return nil }
         return AsyncStream(bufferingPolicy: .bufferingNewest(1024)) { continuation in
             let task = Task {

@@ -5,11 +5,12 @@
 import ArgumentParser
 import Foundation
 import GigiBase
+import GigiNode
 import Logging
 
 @main
 struct Gigi: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = GigiVersion.string
 
     static let configuration = CommandConfiguration(
         commandName: "gigi",

@@ -11,10 +11,7 @@ struct JSONLines: Sendable {
 
     func emit(_ object: [String: JSONValue]) {
         guard enabled else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(JSONValue.object(object)) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        Console.out(JSONValue.object(object).text)
     }
 }
 
@@ -52,7 +49,7 @@ final class ProgressMeter: @unchecked Sendable {
     private let enabled: Bool
     private let label: String
     private let lock = NSLock()
-    private var last = Date.distantPast
+    private let throttle = ProgressThrottle()
     private let start = Date()
     private var drawn = false
 
@@ -63,10 +60,9 @@ final class ProgressMeter: @unchecked Sendable {
 
     func update(_ done: UInt64, _ total: UInt64) {
         guard enabled else { return }
+        guard throttle.due(done, final: done == total) else { return }
         lock.lock(); defer { lock.unlock() }
         let now = Date()
-        guard now.timeIntervalSince(last) >= 0.1 || done == total else { return }
-        last = now
         let pct = total == 0 ? 100 : Int(Double(done) * 100 / Double(total))
         let secs = max(now.timeIntervalSince(start), 0.001)
         let line = "\r\(label) \(pct)%  \(ByteCount.text(done)) / \(ByteCount.text(total))  \(String(format: "%.1f", Double(done) / 1e6 / secs)) MB/s   "
@@ -156,19 +152,3 @@ final class OnceFlag: @unchecked Sendable {
     }
 }
 
-/// Lets an event through at most `perSecond` times a second (and always the last one).
-final class RateLimit: @unchecked Sendable {
-    private let interval: TimeInterval
-    private let lock = NSLock()
-    private var last = Date.distantPast
-
-    init(perSecond: Double) { interval = 1 / perSecond }
-
-    func due(done: Bool = false) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        let now = Date()
-        guard done || now.timeIntervalSince(last) >= interval else { return false }
-        last = now
-        return true
-    }
-}

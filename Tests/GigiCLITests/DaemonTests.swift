@@ -39,11 +39,7 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     func waitForExit(timeout: TimeInterval = 20) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        guard !process.isRunning else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus
+        GigiProcess.waitForExit(process, timeout: timeout)
     }
 }
 

@@ -93,6 +93,15 @@ enum GigiProcess {
                           stderr: String(decoding: err, as: UTF8.self))
     }
 
+    /// Waits for a started process to exit; its status, or nil if it still runs after `timeout`.
+    static func waitForExit(_ process: Process, timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// A new empty temporary directory, removed when the test ends.
     static func temporaryDirectory(for test: XCTestCase, _ name: String = "gigi-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory

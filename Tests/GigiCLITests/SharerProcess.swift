@@ -76,11 +76,7 @@ final class SharerProcess: @unchecked Sendable {
 
     /// Waits for the process to exit; its status, or nil on timeout.
     func waitForExit(timeout: TimeInterval = 30) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        guard !process.isRunning else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus
+        GigiProcess.waitForExit(process, timeout: timeout)
     }
 
     func stop() {

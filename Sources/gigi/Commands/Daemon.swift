@@ -66,9 +66,7 @@ struct DaemonStatus: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let client = try await GigiControlClient.connect(home: global.homeDirectory)
-        let s = try await client.call("status")
-        await client.close()
+        let s = try await GigiControlClient.call(home: global.homeDirectory, "status")
         if global.json { Console.out(s.text); return }
         Console.out("running      pid \(s["pid"]?.int ?? 0), up \(Int(s["uptime"].flatMap(\.doubleValue) ?? 0)) s")
         Console.out("peer ID      \(s["peer"]?.string ?? "?")")
@@ -86,9 +84,7 @@ struct DaemonStop: AsyncParsableCommand {
 
     func run() async throws {
         let home = global.homeDirectory
-        let client = try await GigiControlClient.connect(home: home)
-        _ = try await client.call("stop")
-        await client.close()
+        _ = try await GigiControlClient.call(home: home, "stop")
         let socket = DaemonPaths.socket(home: home)
         for _ in 0..<200 where FileManager.default.fileExists(atPath: socket) {
             try await Task.sleep(nanoseconds: 50_000_000)

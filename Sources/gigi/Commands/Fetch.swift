@@ -60,12 +60,12 @@ struct Fetch: AsyncParsableCommand {
         let request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
                                    reuseLocalChunks: !noReuse)
         let started = Date()
-        let jsonProgress = RateLimit(perSecond: 10)
+        let jsonProgress = ProgressThrottle()
         let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in
             do {
                 return .success(try await node.fetch(request, progress: { s in
                     meter.update(s.bytesDone, s.totalBytes)
-                    if jsonProgress.due(done: s.chunksDone == s.totalChunks) {
+                    if jsonProgress.due(s.bytesDone, final: s.chunksDone == s.totalChunks) {
                         out.emit(["event": "progress", "bytes_done": .int(Int(s.bytesDone)), "bytes_total": .int(Int(s.totalBytes)),
                                   "chunks_done": .int(s.chunksDone), "chunks_total": .int(s.totalChunks)])
                     }
@@ -76,7 +76,7 @@ struct Fetch: AsyncParsableCommand {
         meter.finish()
         await node.shutdown()
         let r = try result.get()
-        report(GigiDaemon.describe(r, download: "", output: output),
+        report(GigiDaemon.json(r, download: "", output: output),
                seconds: max(Date().timeIntervalSince(started), 0.001), out: out)
     }
 

@@ -18,6 +18,11 @@ enum MessageText {
         return "\(f.string(from: when))  \(who): \(TerminalSafe.escape(m["text"]?.string ?? ""))\(status)"
     }
 
+    /// Oldest first, so the newest message is the last line on the screen.
+    static func chronological(_ list: [JSONValue]) -> [JSONValue] {
+        list.sorted { ($0["sent_at"]?.doubleValue ?? 0) < ($1["sent_at"]?.doubleValue ?? 0) }
+    }
+
     static func short(_ peer: String?) -> String {
         guard let p = peer, p.count > 12 else { return peer ?? "?" }
         return String(p.prefix(8)) + "…" + String(p.suffix(4))
@@ -118,8 +123,7 @@ struct Inbox: AsyncParsableCommand {
         let session = try await NodeSession.open(global, lan: LANOptions.off, label: "inbox")
         defer { Task { await session.close() } }
         let r = try await session.call("inbox", ["unread": .bool(unread), "limit": .int(limit)])
-        // Oldest first, so the newest message is the last line on the screen.
-        let list = (r["messages"]?.array ?? []).sorted { ($0["sent_at"]?.doubleValue ?? 0) < ($1["sent_at"]?.doubleValue ?? 0) }
+        let list = MessageText.chronological(r["messages"]?.array ?? [])
         for m in list { Console.out(global.json ? m.text : MessageText.line(m)) }
         if list.isEmpty && !global.json { Console.out(unread ? "no unread messages" : "no messages") }
         for peer in Set(list.compactMap { $0["peer"]?.string }) {
@@ -152,7 +156,7 @@ struct Messages: AsyncParsableCommand {
         do {
             let r = try await session.call("messages", ["peer": .string(peer), "limit": .int(limit)])
             let id = r["peer"]?.string ?? ""
-            let list = (r["messages"]?.array ?? []).sorted { ($0["sent_at"]?.doubleValue ?? 0) < ($1["sent_at"]?.doubleValue ?? 0) }
+            let list = MessageText.chronological(r["messages"]?.array ?? [])
             for m in list { Console.out(global.json ? m.text : MessageText.line(m)) }
             _ = try await session.call("mark_read", ["peer": .string(id)])
             if follow {

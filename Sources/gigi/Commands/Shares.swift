@@ -13,9 +13,7 @@ struct Shares: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let client = try await GigiControlClient.connect(home: global.homeDirectory)
-        let r = try await client.call("shares")
-        await client.close()
+        let r = try await GigiControlClient.call(home: global.homeDirectory, "shares")
         let list = r["shares"]?.array ?? []
         if global.json {
             for s in list { Console.out(s.text) }
@@ -41,9 +39,7 @@ struct Unshare: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let client = try await GigiControlClient.connect(home: global.homeDirectory)
-        let r = try await client.call("unshare", ["share": .string(share)])
-        await client.close()
+        let r = try await GigiControlClient.call(home: global.homeDirectory, "unshare", ["share": .string(share)])
         if global.json { Console.out(r.text) } else { Console.out("unshared \(r["share"]?.string ?? share)") }
     }
 }
