@@ -173,13 +173,13 @@ _gigi() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    share|fetch|shares|unshare|daemon|events|send|inbox|messages|chat|contacts|account|peers|hash|help)
+    share|fetch|downloads|shares|unshare|daemon|events|send|inbox|messages|chat|contacts|account|peers|hash|help)
         # Offer subcommand argument completions
         "_gigi_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'share fetch shares unshare daemon events send inbox messages chat contacts account peers hash help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'share fetch downloads shares unshare daemon events send inbox messages chat contacts account peers hash help' -- "${cur}"))
         ;;
     esac
 }
@@ -216,7 +216,7 @@ _gigi_share() {
 
 _gigi_fetch() {
     repeating_flags=(-v --verbose)
-    non_repeating_flags=(--overwrite --no-reuse --fsync --json --version -h --help)
+    non_repeating_flags=(--resume --overwrite --no-reuse --fsync --json --version -h --help)
     repeating_options=(--peer)
     non_repeating_options=(-o --output --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 1
@@ -239,6 +239,24 @@ _gigi_fetch() {
         return
         ;;
     '--nickname')
+        return
+        ;;
+    esac
+}
+
+_gigi_downloads() {
+    repeating_flags=(-v --verbose)
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--discard --home)
+    __gigi_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--discard')
+        return
+        ;;
+    '--home')
         return
         ;;
     esac

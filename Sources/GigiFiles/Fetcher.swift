@@ -134,9 +134,11 @@ public final class Fetcher: @unchecked Sendable {
     private var goodbyeSent = false
 
     /// `index` keeps the resume state and the local chunk index (nil: neither).
-    /// `peers` names the providers (peer IDs) for `gigi downloads`.
+    /// `peers` names the providers (peer IDs) for `gigi downloads`; `source` and
+    /// `addresses` (the code or ticket, the sharer's multiaddrs) let `gigi fetch --resume`
+    /// run it again.
     public init(offered: OfferedShare, writer: DownloadWriter, index: FileIndex?, peers: [String] = ["?"],
-                config: FetchSchedulerConfig = .init()) {
+                source: String? = nil, addresses: [String] = [], config: FetchSchedulerConfig = .init()) {
         self.offered = offered
         self.writer = writer
         self.index = index
@@ -146,6 +148,10 @@ public final class Fetcher: @unchecked Sendable {
                                 chunkCount: n, bytesTotal: offered.manifest.totalSize, state: .active,
                                 // (GigiCBOR decodes an empty string array as bytes: never store one.)
                                 peers: peers.isEmpty ? ["?"] : peers)
+        record.source = source
+        // (Never an empty array: see above.)
+        record.addresses = addresses.isEmpty ? nil : addresses
+        record.root = writer.root
         scheduler = Self.makeScheduler(ChunkBitmap(count: n), writer: writer, config: config)
         progress = FetchProgress(bytesDone: 0, totalBytes: offered.manifest.totalSize, chunksDone: 0,
                                  totalChunks: n, networkChunks: 0, localChunks: 0, resumedChunks: 0)
@@ -168,7 +174,12 @@ public final class Fetcher: @unchecked Sendable {
         if let index, let (id, rec) = try index.findDownload(manifestID: offered.manifestID, destination: writer.destination),
            rec.verified.count == n {
             recordID = id
+            // Keep what was verified; take this run's way to the sharer.
+            let (source, addresses, peers) = (record.source, record.addresses, record.peers)
             record = rec
+            record.source = source ?? rec.source
+            record.addresses = addresses ?? rec.addresses
+            record.peers = peers
         }
         var verified = record.verified
         for c in 0..<n where verified[c] {

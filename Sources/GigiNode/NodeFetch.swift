@@ -152,7 +152,9 @@ extension GigiNode {
 
         try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)
         let writer = try DownloadWriter(manifest: offered.manifest, root: request.output)
-        let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description])
+        let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description],
+                              source: request.input,
+                              addresses: [connection.remoteAddress.withoutTrailingPeerID.description + "/p2p/\(remote)"])
         fetcher.durable = request.durable
         try await runBlocking {
             try writer.preflight(overwrite: request.overwrite, bytesNeeded: offered.manifest.totalSize)

@@ -200,6 +200,12 @@ public struct DownloadRecord: StoreRecord, Hashable, Sendable {
     public var updated: Date
     /// Why it failed, for `state == .failed`.
     public var failure: String?
+    /// What `gigi fetch --resume` needs to run it again: the code or ticket it was
+    /// started with (a secret: it stays in the store, 0700, like a daemon's share
+    /// secrets), the sharer's addresses, and the directory fetched into.
+    public var source: String?
+    public var addresses: [String]?
+    public var root: String?
 
     public init(manifestID: [UInt8], destination: String, chunkCount: Int, bytesTotal: UInt64,
                 state: DownloadState = .pending, peers: [String] = [], created: Date = Date()) {
@@ -218,6 +224,7 @@ public struct DownloadRecord: StoreRecord, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case manifestID = "m", destination = "d", verified = "v", bytesDone = "b", bytesTotal = "t", state = "s"
         case peers = "p", created = "c", updated = "u", failure = "f"
+        case source = "src", addresses = "a", root = "r"
     }
 }
 

@@ -51,6 +51,7 @@ enum GigiSubcommands {
     static let all: [ParsableCommand.Type] = [
         Share.self,
         Fetch.self,
+        Downloads.self,
         Shares.self,
         Unshare.self,
         Daemon.self,

@@ -95,6 +95,72 @@ final class ResumeAndIncrementalTests: XCTestCase {
         XCTAssertLessThanOrEqual(total, chunks + kills * TransferTest.maxWindow)
     }
 
+    /// `gigi downloads` lists a killed fetch; `gigi fetch --resume` (no code, no address)
+    /// finishes it with what was on disk; `--discard` deletes another one and its partial file.
+    func testDownloadsListsAKilledFetchAndResumeFinishesIt() throws {
+        let d = try TransferTest.Dirs(for: self, "gigi-downloads")
+        let file = d.src.appendingPathComponent("resume-me.bin")
+        try TransferTest.writeRandom(file, size: 32 << 20)
+        let sharer = try SharerProcess(test: self, home: d.alice, paths: [file.path], extra: ["--keep"])
+        let chunks = try XCTUnwrap(sharer.ready["chunks"] as? Int)
+        let env = GigiProcess.environment(home: d.bob)
+
+        let none = try GigiProcess.run(["fetch", "--resume"], environment: env)
+        XCTAssertEqual(none.status, 66, none.stderr)
+        XCTAssertTrue(none.stderr.contains("No partial download"), none.stderr)
+
+        let p = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: d.dst, code: sharer.code)
+        XCTAssertTrue(TransferTest.waitUntilOnDisk(chunk: chunks / 2, in: d.dst, source: file, fetcher: p))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+
+        let listed = try GigiProcess.run(["downloads", "--json"], environment: env)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let rows = listed.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        XCTAssertEqual(rows.count, 1, listed.stdout)
+        let row = try XCTUnwrap(rows.first)
+        XCTAssertEqual(row["names"] as? [String], ["resume-me.bin"])
+        XCTAssertEqual(row["bytes_total"] as? Int, 32 << 20)
+        XCTAssertEqual(row["resumable"] as? Bool, true)
+        let onDisk = try XCTUnwrap(row["bytes_on_disk"] as? Int)
+        XCTAssertGreaterThan(onDisk, 16 << 20)
+        XCTAssertLessThan(onDisk, 32 << 20)
+        XCTAssertFalse(listed.stdout.contains(sharer.code), "the code must not be printed")
+        let human = try GigiProcess.run(["downloads"], environment: env)
+        XCTAssertTrue(human.stdout.contains("resume-me.bin"), human.stdout)
+
+        let r = try GigiProcess.run(["fetch", "--resume", "--json"], environment: env, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try TransferTest.lastJSON(r)
+        let resumed = try XCTUnwrap(j["resumed_chunks"] as? Int), network = try XCTUnwrap(j["network_chunks"] as? Int)
+        XCTAssertGreaterThanOrEqual(resumed, chunks / 2)
+        XCTAssertEqual(resumed + network, chunks)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
+                                                        andPath: d.dst.appendingPathComponent("resume-me.bin").path))
+        XCTAssertEqual(try GigiProcess.run(["downloads", "--json"], environment: env).stdout, "")
+
+        // Another partial download (over the network: the chunks are held locally now), discarded:
+        // record and partial file gone.
+        let other = d.root.appendingPathComponent("other")
+        let q = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: other, code: sharer.code,
+                                            extra: ["--no-reuse"])
+        XCTAssertTrue(TransferTest.waitUntilOnDisk(chunk: 4, in: other, source: file, fetcher: q))
+        kill(q.processIdentifier, SIGKILL)
+        q.waitUntilExit()
+        XCTAssertEqual(TransferTest.partials(in: other).count, 1)
+        let id = try XCTUnwrap(try GigiProcess.run(["downloads", "--json"], environment: env).stdout
+            .split(separator: "\n").first.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["download"] as? Int)
+        let bad = try GigiProcess.run(["fetch", "--resume", "x"], environment: env)
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        let gone = try GigiProcess.run(["downloads", "--discard", String(id)], environment: env)
+        XCTAssertEqual(gone.status, 0, gone.stderr)
+        XCTAssertEqual(TransferTest.partials(in: other), [])
+        XCTAssertEqual(try GigiProcess.run(["downloads", "--json"], environment: env).stdout, "")
+        sharer.stop()
+    }
+
     /// Kills while the fetcher starts up (as soon as the sharer reports the PAKE done:
     /// the fetcher is checking its partial file and writing its LMDB record) lose nothing
     /// that an earlier run had verified.

@@ -27,9 +27,12 @@ struct Fetch: AsyncParsableCommand {
             line: without one, gigi reads GIGI_CODE or asks for it on the terminal.
             """)
 
-    @Argument(help: ArgumentHelp("The share code (4821-ocean-lantern-velvet) or a ticket (gigi1...).",
+    @Argument(help: ArgumentHelp("The share code (4821-ocean-lantern-velvet) or a ticket (gigi1...); with --resume, the number `gigi downloads` shows.",
                                  valueName: "code"))
     var code: String?
+
+    @Flag(name: .long, help: "Continue a partial download (the only one, or the one numbered), with the code it was started with.")
+    var resume = false
 
     @Option(name: .long, help: ArgumentHelp("The sharer's address, as printed by `gigi share` (repeatable).",
                                             valueName: "multiaddr"))
@@ -53,10 +56,27 @@ struct Fetch: AsyncParsableCommand {
 
     func run() async throws {
         let log = global.logger("fetch")
-        let input = try shareInput()
+        var input: String, peer = self.peer, output = self.output
+        if resume {
+            let id: UInt64?
+            if let code {
+                guard let n = UInt64(code) else {
+                    throw GigiError("--resume takes the number of a partial download (`gigi downloads`), not \(TerminalSafe.escape(code)).",
+                                    exitCode: .usage)
+                }
+                id = n
+            } else {
+                id = nil
+            }
+            let r = try GigiNode.resumeRequest(home: global.homeDirectory, id: id)
+            (input, output) = (r.input, r.output)
+            if peer.isEmpty { peer = r.peers }
+        } else {
+            input = try shareInput()
+        }
         try GigiNode.validateFetchInput(input)
         if let daemon = await GigiControlClient.connectIfRunning(home: global.homeDirectory) {
-            try await fetchThroughDaemon(daemon, input: input)
+            try await fetchThroughDaemon(daemon, input: input, peer: peer, output: output)
             return
         }
         let home = global.homeDirectory
@@ -113,7 +133,7 @@ struct Fetch: AsyncParsableCommand {
     }
 
     /// Lets the running daemon fetch (its event stream shows the progress).
-    private func fetchThroughDaemon(_ daemon: GigiControlClient, input: String) async throws {
+    private func fetchThroughDaemon(_ daemon: GigiControlClient, input: String, peer: [String], output: String) async throws {
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = output.hasPrefix("/") ? output : cwd + "/" + output
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
@@ -140,5 +160,58 @@ struct Fetch: AsyncParsableCommand {
         if let typed = Terminal.readLine(prompt: "Share code: "), !typed.isEmpty { return typed }
         throw GigiError("No share code given: pass it as an argument, set GIGI_CODE, or run in a terminal to type it.",
                         exitCode: .usage)
+    }
+}
+
+/// `gigi downloads`: partial downloads, to resume or discard.
+struct Downloads: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "downloads",
+        abstract: "List partial downloads (continue one with `gigi fetch --resume N`).",
+        discussion: """
+            "on disk" counts the bytes in the partial files; a resumed fetch checks each \
+            chunk's BLAKE3 again and keeps what matches. "synced" counts what a fetch \
+            with --fsync recorded as on stable storage.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Delete partial download N: its record and its partial files.",
+                                            valueName: "n"))
+    var discard: UInt64?
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let home = global.homeDirectory
+        if let discard {
+            let d = try GigiNode.discardDownload(home: home, id: discard)
+            if global.json {
+                Console.out(JSONValue.object(["discarded": .int(Int(d.id)), "destination": .string(d.destination)]).text)
+            } else {
+                Console.out("Discarded download \(d.id) (\(TerminalSafe.escape(d.destination))).")
+            }
+            return
+        }
+        let list = try GigiNode.partialDownloads(home: home)
+        if global.json {
+            for d in list {
+                Console.out(JSONValue.object([
+                    "download": .int(Int(d.id)), "names": .array(d.names.map(JSONValue.string)),
+                    "destination": .string(d.destination), "files": .int(d.files),
+                    "bytes_total": .int(Int(d.bytesTotal)), "bytes_on_disk": .int(Int(d.bytesOnDisk)),
+                    "bytes_synced": .int(Int(d.bytesRecorded)), "peers": .array(d.peers.map(JSONValue.string)),
+                    "updated": .string(ISO8601DateFormatter().string(from: d.updated)), "resumable": .bool(d.resumable),
+                ]).text)
+            }
+            return
+        }
+        if list.isEmpty { Console.out("No partial downloads."); return }
+        for d in list {
+            let pct = d.bytesTotal == 0 ? 100 : Int(d.bytesOnDisk * 100 / d.bytesTotal)
+            let names = d.names.map(TerminalSafe.escape).joined(separator: ", ")
+            Console.out("\(d.id)  \(names.isEmpty ? TerminalSafe.escape(d.destination) : names)  "
+                        + "\(ByteCount.text(d.bytesOnDisk)) of \(ByteCount.text(d.bytesTotal)) on disk (\(pct)%), "
+                        + "\(ByteCount.text(d.bytesRecorded)) synced  -> \(TerminalSafe.escape(d.root))"
+                        + (d.resumable ? "" : "  (needs its code again)"))
+        }
     }
 }
