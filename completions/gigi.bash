@@ -188,12 +188,15 @@ _gigi_share() {
     repeating_flags=(-v --verbose)
     non_repeating_flags=(--ticket --keep --json --version -h --help)
     repeating_options=(--listen)
-    non_repeating_options=(--words --home --lan-discovery --lan-interfaces --nickname)
+    non_repeating_options=(--words --expire --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--words')
+        return
+        ;;
+    '--expire')
         return
         ;;
     '--listen')
@@ -216,7 +219,7 @@ _gigi_share() {
 
 _gigi_fetch() {
     repeating_flags=(-v --verbose)
-    non_repeating_flags=(--resume --overwrite --no-reuse --fsync --json --version -h --help)
+    non_repeating_flags=(--resume --overwrite --no-reuse --fsync -y --yes --json --version -h --help)
     repeating_options=(--peer)
     non_repeating_options=(-o --output --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 1

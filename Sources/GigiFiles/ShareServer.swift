@@ -134,6 +134,9 @@ public actor ShareServer {
         if left <= 0 { completedPeers.remove(peer) }
     }
 
+    /// Whether any fetcher has a chunk stream open (a fetch in progress).
+    public var isServingChunks: Bool { !openStreams.isEmpty }
+
     /// Peers whose current fetch said goodbye (until their last stream closes).
     private var completedPeers: Set<String> = []
 

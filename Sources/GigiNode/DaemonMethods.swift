@@ -43,9 +43,17 @@ extension GigiDaemon {
             throw GigiError("\"words\" must be between \(ShareRequest.wordRange.lowerBound) and \(ShareRequest.wordRange.upperBound).",
                             exitCode: .usage)
         }
+        var expires: Date? = nil
+        if let seconds = p["expire_seconds"]?.doubleValue {
+            guard seconds > 0, seconds <= 366 * 86_400 else {
+                throw GigiError("\"expire_seconds\" must be positive and at most a year.", exitCode: .usage)
+            }
+            expires = Date().addingTimeInterval(seconds)
+        }
         let active = try await node.share(ShareRequest(paths: paths, words: words, ticket: p["ticket"]?.bool ?? false))
-        shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: paths, created: Date()) }
-        persist(active, paths: paths, words: words)
+        shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: paths, created: Date(), expires: expires) }
+        persist(active, paths: paths, words: words, expires: expires)
+        if let expires { scheduleExpiry(shareID: active.shareID, at: expires) }
         bus.publish("share_added", ["share": .string(active.shareID), "files": .int(active.files),
                                     "bytes": .int(Int(active.bytes))])
         return Self.json(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
@@ -67,18 +75,22 @@ extension GigiDaemon {
         guard let key = p["share"]?.string ?? p["code"]?.string else {
             throw GigiError("unshare needs \"share\" (an id from `gigi shares`) or \"code\".", exitCode: .usage)
         }
-        let found = shares.withLock { s -> DaemonShare? in
-            let match = s.values.first { $0.share.shareID == key || $0.share.code == key || $0.share.shareID.hasPrefix(key) }
-            if let match { s[match.share.shareID] = nil }
-            return match
-        }
-        guard let found else {
+        guard let id = shares.withLock({ s in
+            s.values.first { $0.share.shareID == key || $0.share.code == key || $0.share.shareID.hasPrefix(key) }?.share.shareID
+        }), try await removeShare(id, reason: "unshared") else {
             throw GigiError("No share matches '\(TerminalSafe.escape(key))'; `gigi shares` lists them.", exitCode: .noInput)
         }
-        await node.unshare(found.share, reason: "unshared")
-        forget(shareID: found.share.shareID)
-        bus.publish("share_removed", ["share": .string(found.share.shareID)])
-        return ["share": .string(found.share.shareID), "removed": true]
+        return ["share": .string(id), "removed": true]
+    }
+
+    /// Stops serving share `id` and forgets it; false if there is no such share.
+    @discardableResult
+    func removeShare(_ id: String, reason: String) async throws -> Bool {
+        guard let found = shares.withLock({ $0.removeValue(forKey: id) }) else { return false }
+        await node.unshare(found.share, reason: reason)
+        forget(shareID: id)
+        bus.publish("share_removed", ["share": .string(id), "reason": .string(reason)])
+        return true
     }
 
     func listShares() -> JSONValue {
@@ -86,6 +98,7 @@ extension GigiDaemon {
         return ["shares": .array(list.map { d in
             var o = Self.json(d.share, paths: d.paths, addrs: [], peer: node.peerID).object!
             o["created"] = .double(d.created.timeIntervalSince1970)
+            if let e = d.expires { o["expires"] = .double(e.timeIntervalSince1970) }
             o["addrs"] = nil
             return .object(o)
         })]

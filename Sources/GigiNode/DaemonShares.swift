@@ -16,9 +16,10 @@ struct SavedShare: StoreRecord, Sendable {
     var words: Int
     var restore: ShareRestore
     var created: Date
+    var expires: Date?
 
     enum CodingKeys: String, CodingKey {
-        case paths = "p", words = "w", restore = "r", created = "c"
+        case paths = "p", words = "w", restore = "r", created = "c", expires = "e"
     }
 }
 
@@ -30,10 +31,10 @@ extension GigiDaemon {
     }
 
     /// Records a share so a restarted daemon serves it again.
-    func persist(_ share: ActiveShare, paths: [String], words: Int) {
+    func persist(_ share: ActiveShare, paths: [String], words: Int, expires: Date?) {
         let record = SavedShare(paths: paths, words: words,
                                 restore: ShareRestore(shareID: share.shareID, code: share.code, ticket: share.ticket),
-                                created: Date())
+                                created: Date(), expires: expires)
         do {
             let table = try savedShares()
             try node.index.store.write { txn in try table.put(record, for: share.shareID, in: txn) }
@@ -51,6 +52,16 @@ extension GigiDaemon {
         }
     }
 
+    /// Ends share `shareID` at `date` (no new fetches; one under way keeps its streams).
+    func scheduleExpiry(shareID: String, at date: Date) {
+        Task { [weak self] in
+            let wait = max(0, date.timeIntervalSinceNow)
+            try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+            guard let self else { return }
+            _ = try? await self.removeShare(shareID, reason: "expired")
+        }
+    }
+
     /// Serves again every share recorded by an earlier run; returns how many.
     func restoreShares() async -> Int {
         let saved: [(String, SavedShare)]
@@ -63,10 +74,17 @@ extension GigiDaemon {
         }
         var restored = 0
         for (id, s) in saved {
+            if let e = s.expires, e <= Date() {
+                logger.notice("dropping recorded share \(id): it expired")
+                forget(shareID: id)
+                continue
+            }
             do {
                 let active = try await node.share(ShareRequest(paths: s.paths, words: s.words, ticket: s.restore.ticket != nil,
                                                                restore: s.restore))
-                shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: s.paths, created: s.created) }
+                shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: s.paths, created: s.created,
+                                                                   expires: s.expires) }
+                if let e = s.expires { scheduleExpiry(shareID: active.shareID, at: e) }
                 restored += 1
             } catch {
                 logger.notice("dropping recorded share \(id): \(describe(error))")

@@ -76,6 +76,8 @@ public final class GigiDaemon: Sendable {
         let share: ActiveShare
         let paths: [String]
         let created: Date
+        /// When it stops taking new fetches (`gigi share --expire`), if ever.
+        var expires: Date? = nil
     }
 
     private init(node: GigiNode, lock: DaemonLock, logger: Logger) {

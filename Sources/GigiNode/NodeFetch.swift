@@ -23,6 +23,9 @@ public struct FetchRequest: Sendable {
     /// (fsync before each rename, resume records after fdatasync); off, write-back is
     /// left to the kernel, as rsync and cp do (see `Fetcher.durable`).
     public var durable: Bool
+    /// Asked with what the sharer offers, after the PAKE and before anything is written;
+    /// false declines (`FetchDeclined`). Nil: accept.
+    public var confirm: (@Sendable (FetchOffer) async -> Bool)?
 
     public init(input: String, peers: [String] = [], output: String, overwrite: Bool = false,
                 reuseLocalChunks: Bool = true, durable: Bool = false) {
@@ -33,6 +36,21 @@ public struct FetchRequest: Sendable {
         self.reuseLocalChunks = reuseLocalChunks
         self.durable = durable
     }
+}
+
+/// What a sharer offers, shown before accepting it.
+public struct FetchOffer: Sendable {
+    public let peer: String
+    public let names: [String]
+    public let files: Int
+    public let directories: Int
+    public let bytes: UInt64
+}
+
+/// The user declined the offer: nothing was written.
+public struct FetchDeclined: Error, UserFacingError {
+    public var message: String { "Declined: nothing was received." }
+    public var exitCode: GigiExitCode { .failure }
 }
 
 /// Progress of a running fetch.
@@ -150,6 +168,15 @@ extension GigiNode {
         let remote = connection.remotePeer
         logger.info("manifest \(offered.manifestID.hex) from \(remote): \(offered.manifest.entries.count) entries, \(offered.manifest.totalSize) bytes")
 
+        if let confirm = request.confirm {
+            let m = offered.manifest
+            let offer = FetchOffer(peer: remote.description, names: m.topLevelNames, files: m.fileCount,
+                                   directories: m.entries.count - m.fileCount, bytes: m.totalSize)
+            guard await confirm(offer) else {
+                await connection.close()
+                throw FetchDeclined()
+            }
+        }
         try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)
         let writer = try DownloadWriter(manifest: offered.manifest, root: request.output)
         let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description],

@@ -149,6 +149,9 @@ extension GigiNode {
     }
 
     /// Stops serving a share.
+    /// Whether a fetch is pulling chunks from this node right now.
+    public func isServingChunks() async -> Bool { await shares.isServingChunks }
+
     public func unshare(_ share: ActiveShare, reason: String) async {
         let id = Hex.decode(share.shareID) ?? []
         setRendezvous(nil, forShare: id)

@@ -152,3 +152,14 @@ final class OnceFlag: @unchecked Sendable {
     }
 }
 
+
+enum DurationText {
+    /// "90s", "30m", "2h", "7d" or a plain number of seconds; nil if malformed.
+    static func parseSeconds(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let last = t.last else { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let unit = units[last] { return Double(t.dropLast()).map { $0 * unit } }
+        return Double(t)
+    }
+}

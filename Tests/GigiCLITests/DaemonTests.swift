@@ -197,6 +197,28 @@ final class DaemonTests: XCTestCase {
         XCTAssertFalse(try alice.run(["shares", "--json"]).stdout.contains(code))
     }
 
+    /// A daemon share with --expire is listed with its deadline, then gone (and not
+    /// restored by a restart); a bad duration is a usage error.
+    func testDaemonShareExpires() throws {
+        let aliceHome = try home("alice")
+        var alice = try DaemonProcess(test: self, home: aliceHome)
+        let src = aliceHome.deletingLastPathComponent().appendingPathComponent("brief.bin")
+        try Data((0..<1000).map { UInt8(truncatingIfNeeded: $0) }).write(to: src)
+        XCTAssertEqual(try alice.run(["share", "--expire", "soon", src.path]).status, 64)
+        let share = try alice.run(["share", "--json", "--expire", "2s", src.path])
+        XCTAssertEqual(share.status, 0, share.stderr)
+        let code = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(share.stdout.utf8)) as? [String: Any])?["code"] as? String)
+        let listed = try alice.run(["shares", "--json"])
+        XCTAssertTrue(listed.stdout.contains(code) && listed.stdout.contains("\"expires\""), listed.stdout)
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, try alice.run(["shares", "--json"]).stdout.contains(code) { usleep(200_000) }
+        XCTAssertFalse(try alice.run(["shares", "--json"]).stdout.contains(code), "still shared after its expiry")
+        XCTAssertEqual(try alice.run(["daemon", "stop"]).status, 0)
+        XCTAssertEqual(alice.waitForExit(), 0)
+        alice = try DaemonProcess(test: self, home: aliceHome)
+        XCTAssertFalse(try alice.run(["shares", "--json"]).stdout.contains(code))
+    }
+
     func testMalformedRequestsAreAnsweredAndTheDaemonKeepsServing() throws {
         let d = try DaemonProcess(test: self, home: try home("a"))
         let c = try XCTUnwrap(RawControlClient(socket: d.home.appendingPathComponent("gigi.sock").path))

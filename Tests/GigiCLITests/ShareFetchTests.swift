@@ -131,6 +131,73 @@ final class ShareFetchTests: XCTestCase {
         sharer.stop()
     }
 
+    /// On a terminal (`script` gives it one) fetch shows the offer and asks; "n" declines
+    /// and writes nothing, "y" receives; --yes does not ask.
+    func testOfferIsShownAndAskedOnATerminal() throws {
+        let pair = try makePair()
+        try writeRandom(pair.src.appendingPathComponent("asked.bin"), size: 300_000)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [pair.src.appendingPathComponent("asked.bin").path],
+                                       extra: ["--keep"])
+        func onTerminal(_ answer: String?, extra: [String] = []) throws -> (status: Int32, output: String) {
+            let cmd = ([GigiProcess.binary.path, "fetch", "--peer", sharer.loopbackAddress, "-o", pair.dst.path] + extra)
+                .map { "'\($0)'" }.joined(separator: " ")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            p.arguments = ["-qec", cmd, "/dev/null"]
+            p.environment = GigiProcess.environment(home: pair.bob, extra: ["GIGI_CODE": sharer.code])
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            p.standardError = output
+            try p.run()
+            if let answer {
+                // Answer once the question is on the terminal.
+                var seen = Data()
+                while !String(decoding: seen, as: UTF8.self).contains("[y/N]") {
+                    let d = output.fileHandleForReading.availableData
+                    if d.isEmpty { break }
+                    seen.append(d)
+                }
+                input.fileHandleForWriting.write(Data((answer + "\n").utf8))
+                let rest = output.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                return (p.terminationStatus, String(decoding: seen + rest, as: UTF8.self))
+            }
+            let all = output.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: all, as: UTF8.self))
+        }
+        let no = try onTerminal("n")
+        XCTAssertEqual(no.status, 1, no.output)
+        XCTAssertTrue(no.output.contains("Offered: asked.bin (1 file, 293 KiB)"), no.output)
+        XCTAssertTrue(no.output.contains("Declined: nothing was received."), no.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: pair.dst.path), [])
+        let yes = try onTerminal("y")
+        XCTAssertEqual(yes.status, 0, yes.output)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: pair.src.appendingPathComponent("asked.bin").path,
+                                                        andPath: pair.dst.appendingPathComponent("asked.bin").path))
+        let unasked = try onTerminal(nil, extra: ["--yes", "--overwrite"])
+        XCTAssertEqual(unasked.status, 0, unasked.output)
+        XCTAssertFalse(unasked.output.contains("[y/N]"), unasked.output)
+        sharer.stop()
+    }
+
+    /// `--expire`: an unfetched share ends on time (exit 0, a "closed" event); a fetch
+    /// after that finds no share.
+    func testShareExpiresUnfetched() throws {
+        let pair = try makePair()
+        let file = pair.src.appendingPathComponent("brief.bin")
+        try writeRandom(file, size: 1000)
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path], extra: ["--expire", "2s"])
+        let started = Date()
+        XCTAssertEqual(sharer.waitForExit(timeout: 20), 0, sharer.stderrText)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 1.0)
+        XCTAssertEqual(sharer.waitFor(event: "closed", timeout: 1)?["reason"] as? String, "expired")
+        let late = try fetch(pair, sharer)
+        XCTAssertNotEqual(late.status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pair.dst.appendingPathComponent("brief.bin").path))
+    }
+
     func testDirectoryTreeWithEmptyDirsSpacesAndUTF8() throws {
         let pair = try makePair()
         let tree = pair.src.appendingPathComponent("My Photos")

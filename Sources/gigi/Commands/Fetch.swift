@@ -51,6 +51,9 @@ struct Fetch: AsyncParsableCommand {
     @Flag(name: .long, help: "Wait until the received files are on stable storage before finishing.")
     var fsync = false
 
+    @Flag(name: [.short, .long], help: "Accept the offer without asking (asked only on a terminal, never with --json).")
+    var yes = false
+
     @OptionGroup var global: GlobalOptions
     @OptionGroup var lan: LANOptions
 
@@ -87,13 +90,21 @@ struct Fetch: AsyncParsableCommand {
         let interrupt = SignalWatcher.interrupts()
         let out = JSONLines(enabled: global.json)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
-        let request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
+        var request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
                                    reuseLocalChunks: !noReuse, durable: fsync)
-        let started = Date()
+        let started = StartTime()
+        if !yes && !global.json && Terminal.isInteractive {
+            request.confirm = { offer in
+                let accepted = Self.askToAccept(offer)
+                started.reset()   // the rate counts from the answer, not from the prompt
+                return accepted
+            }
+        }
+        let fetchRequest = request
         let jsonProgress = ProgressThrottle()
         let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in
             do {
-                return .success(try await node.fetch(request, progress: { s in
+                return .success(try await node.fetch(fetchRequest, progress: { s in
                     meter.update(s.bytesDone, s.totalBytes)
                     if jsonProgress.due(s.bytesDone, final: s.chunksDone == s.totalChunks) {
                         out.emit(["event": "progress", "bytes_done": .int(Int(s.bytesDone)), "bytes_total": .int(Int(s.totalBytes)),
@@ -107,7 +118,17 @@ struct Fetch: AsyncParsableCommand {
         await node.shutdown()
         let r = try result.get()
         report(GigiDaemon.json(r, download: "", output: output),
-               seconds: max(Date().timeIntervalSince(started), 0.001), out: out)
+               seconds: max(Date().timeIntervalSince(started.value), 0.001), out: out)
+    }
+
+    /// Shows what is offered and asks on the terminal; anything but yes declines.
+    static func askToAccept(_ offer: FetchOffer) -> Bool {
+        let names = offer.names.map(TerminalSafe.escape).joined(separator: ", ")
+        var what = "\(offer.files) file\(offer.files == 1 ? "" : "s")"
+        if offer.directories > 0 { what += " in \(offer.directories) director\(offer.directories == 1 ? "y" : "ies")" }
+        Console.err("Offered: \(names) (\(what), \(ByteCount.text(offer.bytes))) by \(offer.peer).")
+        guard let answer = Terminal.readLine(prompt: "Receive it? [y/N] ") else { return false }
+        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// Prints a finished fetch (the fields of the control API's `fetch` result).
@@ -161,6 +182,14 @@ struct Fetch: AsyncParsableCommand {
         throw GigiError("No share code given: pass it as an argument, set GIGI_CODE, or run in a terminal to type it.",
                         exitCode: .usage)
     }
+}
+
+/// When a fetch started (reset once the offer is accepted).
+final class StartTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var start = Date()
+    var value: Date { lock.withLock { start } }
+    func reset() { lock.withLock { start = Date() } }
 }
 
 /// `gigi downloads`: partial downloads, to resume or discard.

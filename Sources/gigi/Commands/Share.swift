@@ -37,6 +37,10 @@ struct Share: AsyncParsableCommand {
     @Flag(name: .long, help: "Keep serving after a fetch completes, until interrupted.")
     var keep = false
 
+    @Option(name: .long, help: ArgumentHelp("Stop taking new fetches after this long (90s, 30m, 2h, 7d); a fetch under way finishes.",
+                                            valueName: "duration"))
+    var expire: String?
+
     @Option(name: .long, help: ArgumentHelp("Listen on this multiaddr (repeatable; default /ip4/0.0.0.0/tcp/0).",
                                             valueName: "multiaddr"))
     var listen: [String] = []
@@ -44,7 +48,19 @@ struct Share: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var lan: LANOptions
 
+    /// `--expire` in seconds.
+    var expireSeconds: Double? {
+        get throws {
+            guard let expire else { return nil }
+            guard let s = DurationText.parseSeconds(expire), s > 0, s <= 366 * 86_400 else {
+                throw ValidationError("--expire takes a duration such as 90s, 30m, 2h or 7d (at most a year), not '\(expire)'.")
+            }
+            return s
+        }
+    }
+
     func validate() throws {
+        _ = try expireSeconds
         guard ShareRequest.wordRange.contains(words) else {
             throw ValidationError("--words must be between \(ShareRequest.wordRange.lowerBound) and \(ShareRequest.wordRange.upperBound).")
         }
@@ -109,8 +125,10 @@ struct Share: AsyncParsableCommand {
     private func shareThroughDaemon(_ daemon: GigiControlClient, out: JSONLines) async throws {
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = paths.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 }
-        let r = try await daemon.call("share", ["paths": .array(absolute.map(JSONValue.string)),
-                                                "words": .int(words), "ticket": .bool(ticket)])
+        var params: [String: JSONValue] = ["paths": .array(absolute.map(JSONValue.string)),
+                                           "words": .int(words), "ticket": .bool(ticket)]
+        if let s = try expireSeconds { params["expire_seconds"] = .double(s) }
+        let r = try await daemon.call("share", params)
         await daemon.close()
         if global.json {
             var o = r.object ?? [:]
@@ -124,15 +142,23 @@ struct Share: AsyncParsableCommand {
             Console.out("On the other machine run:  gigi fetch --peer \(first) \(code)")
         }
         if let t = r["ticket"]?.string { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
-        Console.out("The daemon serves it until `gigi unshare \((r["share"]?.string ?? "").prefix(8))`.")
+        Console.out("The daemon serves it until `gigi unshare \((r["share"]?.string ?? "").prefix(8))`"
+                    + (expire.map { " or for \($0)" } ?? "") + ".")
     }
 
     /// Reports share events until the share is done: one completed fetch
     /// (without --keep), a closed share, or an interrupt.
     private func serve(node: GigiNode, share: ActiveShare, out: JSONLines, interrupt: SignalWatcher) async throws {
-        enum Outcome: Sendable { case done, interrupted, closed(String) }
+        enum Outcome: Sendable { case done, interrupted, closed(String), expired }
         let events = node.shareEvents
         let keep = self.keep, json = global.json
+        let expiry = try expireSeconds.map { seconds in
+            Task {
+                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                await node.unshare(share, reason: Self.expiredReason)
+            }
+        }
+        defer { expiry?.cancel() }
         let outcome: Outcome = await untilInterrupted(interrupt) { () async -> Outcome in
             for await e in events {
                 switch e {
@@ -151,6 +177,11 @@ struct Share: AsyncParsableCommand {
                 case .wrongCode(let peer, let n):
                     out.emit(["event": "wrong_code", "peer": .string(peer), "failed_attempts": .int(n)])
                     if !json { Console.err("gigi: \(peer) tried a wrong code (\(n) of 3 allowed)") }
+                case .closed(let reason) where reason == Self.expiredReason:
+                    out.emit(["event": "closed", "reason": .string(reason)])
+                    // No new fetches; one under way finishes first.
+                    while await node.isServingChunks() { try? await Task.sleep(nanoseconds: 200_000_000) }
+                    return .expired
                 case .closed(let reason):
                     out.emit(["event": "closed", "reason": .string(reason)])
                     return .closed(reason)
@@ -163,6 +194,8 @@ struct Share: AsyncParsableCommand {
         } ?? .interrupted
         switch outcome {
         case .done: return
+        case .expired:
+            if !json { Console.out("The share expired (--expire \(expire ?? "")).") }
         case .interrupted:
             await node.unshare(share, reason: "interrupted")
             throw GigiError("Interrupted; the share has ended.", exitCode: .interrupted)
@@ -171,4 +204,6 @@ struct Share: AsyncParsableCommand {
                             exitCode: .noPermission)
         }
     }
+
+    static let expiredReason = "expired"
 }
