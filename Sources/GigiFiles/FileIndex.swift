@@ -80,6 +80,13 @@ public final class FileIndex: LocalChunkSource, @unchecked Sendable {
         }
     }
 
+    /// Whether each of `hashes` is in the chunk index (one read transaction, one cursor pass in
+    /// hash order); if the index cannot be read, every hash may be held (`chunk` then decides).
+    public func mayHold(_ hashes: [Digest32]) -> [Bool] {
+        (try? store.read { txn in try store.hasChunks(hashes, in: txn) })
+            ?? Array(repeating: true, count: hashes.count)
+    }
+
     /// A chunk's bytes from a local file that still is the version indexed (the caller verifies BLAKE3).
     public func chunk(_ hash: Digest32, length: Int) -> [UInt8]? {
         guard let candidates = try? store.read({ txn -> [(ChunkLocation, FileRecord)] in
