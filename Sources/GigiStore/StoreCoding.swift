@@ -14,7 +14,12 @@ public protocol StoreKey {
 /// A key type whose `<` agrees with the bytewise order of its key bytes (LMDB's order), so a
 /// batch of keys can be sorted as values and then looked up in B-tree order
 /// (`StoreMultiTable.firstValues(for:in:)`). `Digest32` and `UInt64` (big-endian) qualify.
-public protocol StoreOrderedKey: StoreKey, Comparable {}
+public protocol StoreOrderedKey: StoreKey, Comparable {
+    /// A number whose order agrees with `<` wherever two keys' prefixes differ (their first
+    /// 8 bytes, big-endian): batches sort 16-byte (prefix, index) pairs, comparing whole keys
+    /// only on equal prefixes.
+    var orderPrefix: UInt64 { get }
+}
 
 /// A type storable as a table value.
 public protocol StoreValue {
@@ -153,6 +158,8 @@ extension UInt64: StoreOrderedKey {
         guard keyBytes.count == 8 else { throw StoreError.invalidKey(type: "UInt64") }
         self = UInt64(bigEndian: keyBytes.loadUnaligned(as: UInt64.self))
     }
+
+    public var orderPrefix: UInt64 { self }
 }
 
 /// The 32 digest bytes.
@@ -166,6 +173,8 @@ extension Digest32: StoreOrderedKey {
         guard keyBytes.count == 32, let base = keyBytes.baseAddress else { throw StoreError.invalidKey(type: "Digest32") }
         self.init(pointer: base)
     }
+
+    public var orderPrefix: UInt64 { a }
 }
 
 // MARK: - Plain value types

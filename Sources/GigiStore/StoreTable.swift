@@ -189,10 +189,10 @@ func lookUpInKeyOrder<Key: StoreOrderedKey>(_ keys: [Key], in database: LMDBData
             }
             return
         }
-        var order = keys.enumerated().map { (key: $0.element, index: $0.offset) }
-        order.sort { $0.key < $1.key }
+        var order = keys.enumerated().map { (prefix: $0.element.orderPrefix, index: $0.offset) }
+        order.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : keys[$0.index] < keys[$1.index] }
         for entry in order {
-            try entry.key.withKeyBytes { k in try body(entry.index, try cursor.seek(exactly: k)?.value) }
+            try keys[entry.index].withKeyBytes { k in try body(entry.index, try cursor.seek(exactly: k)?.value) }
         }
     }
 }

@@ -281,6 +281,10 @@ final class StoreTests: XCTestCase {
             let sorted = query.sorted()
             XCTAssertEqual(try store.chunkLocations(sorted, in: txn), try sorted.map { try store.chunkLocation($0, in: txn) })
             XCTAssertEqual(try store.chunkLocations([], in: txn), [])
+            // Keys sharing their first 8 bytes (the sort prefix) still sort and answer correctly.
+            let ties = (0..<40).map { Digest32(a: present[3].a, b: UInt64(39 - $0), c: 0, d: 0) } + [present[3]]
+            XCTAssertEqual(try store.chunkLocations(ties, in: txn), try ties.map { try store.chunkLocation($0, in: txn) })
+            XCTAssertNotNil(try store.chunkLocations(ties, in: txn).last!)
             // Plain tables too.
             XCTAssertEqual(try store.files.get([UInt64(3), 1, 2], in: txn), [nil, nil, nil])
         }
