@@ -228,9 +228,12 @@ extension StoreMultiTable where Key: StoreOrderedKey {
         try lookUpInKeyOrder(keys, in: database, txn: txn) { i, v in out[i] = v != nil }
         return out
     }
+}
 
+extension StoreMultiTable {
     /// Adds `value` to `key`'s set like `add`, cheaply when `value` sorts after every value the key
-    /// has (MDB_APPENDDUP: no search, full pages); out of order it falls back to a normal insert.
+    /// has (MDB_APPENDDUP: the key's values are not searched and their pages fill completely);
+    /// out of order it falls back to a normal insert.
     /// Returns false if the pair was already there.
     @discardableResult
     public func append(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws -> Bool {
