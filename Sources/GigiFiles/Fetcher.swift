@@ -84,6 +84,13 @@ public enum ShareLookupError: Error, Sendable, UserFacingError {
 public protocol LocalChunkSource: Sendable {
     /// Bytes of a chunk with this hash and length, if held locally (unverified: the caller checks).
     func chunk(_ hash: Digest32, length: Int) -> [UInt8]?
+    /// For each of `hashes`, false if this source certainly does not hold it (then `chunk` need
+    /// not be asked): one batch query for a whole manifest instead of one per chunk.
+    func mayHold(_ hashes: [Digest32]) -> [Bool]
+}
+
+extension LocalChunkSource {
+    public func mayHold(_ hashes: [Digest32]) -> [Bool] { Array(repeating: true, count: hashes.count) }
 }
 
 /// Progress of a fetch.
@@ -188,6 +195,13 @@ public final class Fetcher: @unchecked Sendable {
             if let (entry, _) = writer.map.locate(c), !existing.contains(entry) { verified[c] = false }
         }
         let local: LocalChunkSource? = reuseLocalChunks ? index : nil
+        // One batch lookup of every missing chunk in the local index, not one per chunk.
+        let missing = (0..<n).filter { !verified[$0] }
+        var mayBeLocal = [Bool](repeating: false, count: n)
+        if let local {
+            let held = local.mayHold(missing.map { writer.expected($0)?.hash ?? .zero })
+            for (i, c) in missing.enumerated() { mayBeLocal[c] = held[i] }
+        }
         var resumed = verified.setCount, reused = 0, bytes: UInt64 = 0
         for c in 0..<n {
             guard let (entry, _) = writer.map.locate(c), let exp = writer.expected(c) else { continue }
@@ -197,7 +211,7 @@ public final class Fetcher: @unchecked Sendable {
                 verified[c] = true; resumed += 1; bytes += UInt64(exp.length)
                 continue
             }
-            if let local, let data = local.chunk(exp.hash, length: exp.length),
+            if let local, mayBeLocal[c], let data = local.chunk(exp.hash, length: exp.length),
                try data.withUnsafeBytes({ try writer.verifyAndWrite(c, $0) }) {
                 verified[c] = true; reused += 1; bytes += UInt64(exp.length)
             }

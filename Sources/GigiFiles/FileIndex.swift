@@ -68,16 +68,27 @@ public final class FileIndex: LocalChunkSource, @unchecked Sendable {
 
     private func put(_ files: [(path: String, stamp: FileStamp, entry: ManifestEntry)], chunkSize: Int,
                      in txn: LMDBWriteTransaction) throws {
+        // Every file's chunks go into the index in one batch sorted by hash (B-tree order:
+        // consecutive inserts find their pages in the cache, unlike file order, which is
+        // random in hash order). A path listed twice keeps only its last entry's chunks, as
+        // indexing the files one after another would.
+        var chunksOfFile: [UInt64: [(hash: Digest32, location: ChunkLocation)]] = [:]
         for (path, stamp, entry) in files {
             let id = try store.upsertFile(Self.record(path: path, stamp: stamp), in: txn)
             try store.unindexChunks(ofFile: id, in: txn)
-            for i in 0..<entry.chunkCount {
-                try store.indexChunk(entry.chunkHash(i),
-                                     at: ChunkLocation(fileID: id, offset: UInt64(i) * UInt64(chunkSize),
-                                                       length: UInt32(entry.chunkLength(i, chunkSize: chunkSize))),
-                                     in: txn)
+            chunksOfFile[id] = (0..<entry.chunkCount).map { i in
+                (entry.chunkHash(i), ChunkLocation(fileID: id, offset: UInt64(i) * UInt64(chunkSize),
+                                                   length: UInt32(entry.chunkLength(i, chunkSize: chunkSize))))
             }
         }
+        try store.indexChunks(chunksOfFile.values.flatMap { $0 }, in: txn)
+    }
+
+    /// Whether each of `hashes` is in the chunk index (one read transaction, one cursor pass in
+    /// hash order); if the index cannot be read, every hash may be held (`chunk` then decides).
+    public func mayHold(_ hashes: [Digest32]) -> [Bool] {
+        (try? store.read { txn in try store.hasChunks(hashes, in: txn) })
+            ?? Array(repeating: true, count: hashes.count)
     }
 
     /// A chunk's bytes from a local file that still is the version indexed (the caller verifies BLAKE3).

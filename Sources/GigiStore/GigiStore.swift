@@ -12,8 +12,11 @@
 //   * `StoreTable` / `StoreMultiTable`: a named database with typed keys
 //     (`StoreKey`: bytes whose order is the scan order) and values
 //     (`StoreValue`; Codable records via `StoreRecord` = version byte + CBOR).
-//   * `Store`: opens every Gigi table, checks the schema version and runs the
-//     migration hook.
+//     Batches of `StoreOrderedKey` keys look up in key order through one cursor
+//     (`get([Key])`, `firstValues(for:)`, `contains([Key])`): much cheaper per key.
+//   * `Store`: opens every Gigi table, checks the schema version, migrates older
+//     schemas (1 → 2: the reverse chunk index) and runs the caller's migration hook;
+//     the chunk index API (`indexChunks`, `chunkLocation(s)`, `hasChunks`).
 //
 // Crash-safety rules (see docs/store.md). An LMDB commit is atomic and, with
 // the default durability, durable when `write` returns. LMDB cannot cover

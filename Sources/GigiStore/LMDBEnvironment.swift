@@ -177,6 +177,13 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return db
     }
 
+    /// Deletes the named database `db` with all its entries inside `txn` (MDB_drop). Its handle
+    /// must not be used again once `txn` commits; the name can then be created afresh.
+    public func dropDatabase(_ db: LMDBDatabase, in txn: LMDBWriteTransaction) throws {
+        try txn.check(mdb_drop(try txn.handle(), db.dbi, 1))
+        txn.onCommit { self.databaseLock.withLock { _ = self.databases.removeValue(forKey: db.name) } }
+    }
+
     // MARK: Transactions
 
     /// Runs `body` in a read-only transaction (a consistent snapshot) and ends it.

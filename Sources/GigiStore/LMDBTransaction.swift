@@ -168,6 +168,9 @@ public final class LMDBWriteTransaction: LMDBTransaction, @unchecked Sendable {
         public static let noDuplicateData = PutOptions(rawValue: UInt32(MDB_NODUPDATA))
         /// The key is greater than every key in the database: fast bulk load (MDB_APPEND).
         public static let append = PutOptions(rawValue: UInt32(MDB_APPEND))
+        /// Dup-sorted: the value is greater than every value of its key (MDB_APPENDDUP); fails
+        /// with `.keyExists` otherwise (the caller then inserts normally).
+        public static let appendDuplicate = PutOptions(rawValue: UInt32(MDB_APPENDDUP))
     }
 
     /// Stores `value` under `key` (replacing a plain value; adding a duplicate in a dup-sorted database).

@@ -1,4 +1,5 @@
 import GigiCBOR
+import GigiCrypto
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -30,14 +31,52 @@ public struct ChunkLocation: StoreValue, Hashable, Sendable {
 
     static let version: UInt8 = 1
 
+    /// At most 1 + 1 + 9 + 9 + 5 bytes.
+    static let maxEncodedCount = 25
+
     public func storeEncoded() throws -> [UInt8] {
-        var w = CBORWriter(capacity: 24)
-        w.writeRaw(CollectionOfOne(Self.version))
-        w.writeArrayHeader(count: 3)
-        w.writeUnsigned(fileID)
-        w.writeUnsigned(offset)
-        w.writeUnsigned(UInt64(length))
-        return w.bytes
+        try withStoreBytes { Array($0) }
+    }
+
+    /// The same bytes as `CBORWriter` writes (deterministic: shortest heads), encoded on the stack.
+    /// Byte-identical encodings matter: a dup-sorted entry is found and deleted by its bytes.
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withUnsafeTemporaryAllocation(byteCount: Self.maxEncodedCount, alignment: 8) { buffer in
+            let p = buffer.baseAddress!
+            p.storeBytes(of: Self.version, as: UInt8.self)
+            p.storeBytes(of: 0x83, toByteOffset: 1, as: UInt8.self)   // array of 3
+            var n = 2
+            n += Self.writeUnsignedHead(fileID, to: p + n)
+            n += Self.writeUnsignedHead(offset, to: p + n)
+            n += Self.writeUnsignedHead(UInt64(length), to: p + n)
+            return try body(UnsafeRawBufferPointer(start: p, count: n))
+        }
+    }
+
+    /// A CBOR major-type-0 head in its shortest form (RFC 8949 §4.2.1); returns its length.
+    @inline(__always)
+    static func writeUnsignedHead(_ v: UInt64, to p: UnsafeMutableRawPointer) -> Int {
+        switch v {
+        case 0..<24:
+            p.storeBytes(of: UInt8(v), as: UInt8.self)
+            return 1
+        case 24...0xff:
+            p.storeBytes(of: 0x18, as: UInt8.self)
+            p.storeBytes(of: UInt8(v), toByteOffset: 1, as: UInt8.self)
+            return 2
+        case 0x100...0xffff:
+            p.storeBytes(of: 0x19, as: UInt8.self)
+            p.storeBytes(of: UInt16(v).bigEndian, toByteOffset: 1, as: UInt16.self)
+            return 3
+        case 0x1_0000...0xffff_ffff:
+            p.storeBytes(of: 0x1a, as: UInt8.self)
+            p.storeBytes(of: UInt32(v).bigEndian, toByteOffset: 1, as: UInt32.self)
+            return 5
+        default:
+            p.storeBytes(of: 0x1b, as: UInt8.self)
+            p.storeBytes(of: v.bigEndian, toByteOffset: 1, as: UInt64.self)
+            return 9
+        }
     }
 
     public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> ChunkLocation {
@@ -56,6 +95,47 @@ public struct ChunkLocation: StoreValue, Hashable, Sendable {
         } catch let error as CBORError {
             throw StoreError.corruptRecord(type: "ChunkLocation", reason: "\(error)")
         }
+    }
+}
+
+/// One chunk of an indexed file, as the reverse index `file_chunks` (key: file id) holds it.
+///
+/// Fixed 44 bytes so the table can be `dupFixed` (LMDB packs the values of a key without
+/// per-value headers): offset (u64 big-endian), length (u32 big-endian), the chunk's BLAKE3.
+/// The offset comes first, so a file's entries sort by offset: indexing a file front to back
+/// appends (MDB_APPENDDUP), and unindexing knows each exact `chunks` entry to delete. The
+/// layout is versioned by the store's schema (2; schema 1 kept only the hash, see `Store`).
+public struct FileChunk: StoreValue, Hashable, Sendable {
+    public var offset: UInt64
+    public var length: UInt32
+    public var hash: Digest32
+
+    public init(offset: UInt64, length: UInt32, hash: Digest32) {
+        self.offset = offset
+        self.length = length
+        self.hash = hash
+    }
+
+    public static let encodedCount = 44
+
+    public func storeEncoded() throws -> [UInt8] { try withStoreBytes { Array($0) } }
+
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withUnsafeTemporaryAllocation(byteCount: Self.encodedCount, alignment: 8) { out in
+            out.storeBytes(of: offset.bigEndian, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: length.bigEndian, toByteOffset: 8, as: UInt32.self)
+            hash.withUnsafeBytes(to: UnsafeMutableRawBufferPointer(rebasing: out[12...]))
+            return try body(UnsafeRawBufferPointer(out))
+        }
+    }
+
+    public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> FileChunk {
+        guard bytes.count == encodedCount, let p = bytes.baseAddress else {
+            throw StoreError.corruptRecord(type: "FileChunk", reason: "\(bytes.count) bytes, expected \(encodedCount)")
+        }
+        return FileChunk(offset: UInt64(bigEndian: p.loadUnaligned(as: UInt64.self)),
+                         length: UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                         hash: Digest32(pointer: p + 12))
     }
 }
 

@@ -13,7 +13,8 @@ import GigiCrypto
 ///
 /// Tables (name → key → value):
 /// - `chunks`: BLAKE3 of a chunk → every place it is stored (`ChunkLocation`), dup-sorted.
-/// - `file_chunks`: file id → BLAKE3 of each of its chunks (dup-sorted), to unindex a changed file.
+/// - `file_chunks`: file id → each of its chunks (`FileChunk`: offset, length, BLAKE3; dup-sorted,
+///   fixed size), to unindex a changed file. (LMDB name `file_chunks_v2`, since schema 2.)
 /// - `files`: file id → `FileRecord`; `file_paths`: path → file id.
 /// - `manifests`: manifest id (BLAKE3 of the bytes) → canonical manifest bytes.
 /// - `shares`: share id → `ShareRecord`.
@@ -25,7 +26,9 @@ import GigiCrypto
 /// - `meta`: schema version and id counters (internal).
 public final class Store: Sendable {
     /// The schema this build writes. Bump it when a change needs a migration.
-    public static let schemaVersion: UInt64 = 1
+    /// 2: the reverse chunk index became `file_chunks_v2` (file id → `FileChunk`, dupFixed);
+    ///    schema 1's `file_chunks` (file id → hash) is rebuilt from `chunks` and dropped.
+    public static let schemaVersion: UInt64 = 2
 
     /// Called inside the opening write transaction when the environment's schema is older
     /// than `schemaVersion`; it upgrades the data and the store then records the new version.
@@ -34,7 +37,7 @@ public final class Store: Sendable {
 
     public let environment: LMDBEnvironment
     public let chunks: StoreMultiTable<Digest32, ChunkLocation>
-    public let fileChunks: StoreMultiTable<UInt64, Digest32>
+    public let fileChunks: StoreMultiTable<UInt64, FileChunk>
     public let files: StoreTable<UInt64, FileRecord>
     public let filePaths: StoreTable<String, UInt64>
     public let manifests: StoreTable<Digest32, [UInt8]>
@@ -58,9 +61,8 @@ public final class Store: Sendable {
         // All tables open in one transaction (one commit, one fsync).
         let db: [String: LMDBDatabase] = try env.write { txn in
             var opened: [String: LMDBDatabase] = [:]
-            for name in ["chunks", "file_chunks"] {
-                opened[name] = try env.database(name, flags: .dupSort, in: txn)
-            }
+            opened["chunks"] = try env.database("chunks", flags: .dupSort, in: txn)
+            opened["file_chunks"] = try env.database(Store.fileChunksName, flags: [.dupSort, .dupFixed], in: txn)
             for name in ["files", "file_paths", "manifests", "shares", "downloads", "messages", "outbox",
                          "contacts", "groups", "peers", "settings", "meta"] {
                 opened[name] = try env.database(name, in: txn)
@@ -89,6 +91,7 @@ public final class Store: Sendable {
             case let v? where v > Store.schemaVersion:
                 throw StoreError.schemaTooNew(found: UInt32(clamping: v), supported: UInt32(Store.schemaVersion))
             case let v? where v < Store.schemaVersion:
+                if v < 2 { try rebuildFileChunks(in: txn) }
                 try migration?(v, Store.schemaVersion, self, txn)
                 try meta.put(Store.schemaVersion, for: "schema", in: txn)
             default:
@@ -116,6 +119,26 @@ public final class Store: Sendable {
         return n
     }
 
+    /// The LMDB name of the reverse chunk index (schema 2 layout).
+    static let fileChunksName = "file_chunks_v2"
+
+    /// Schema 1 → 2: fills `file_chunks_v2` from `chunks` (every location of every chunk) and
+    /// drops schema 1's `file_chunks`, all in the opening transaction.
+    private func rebuildFileChunks(in txn: LMDBWriteTransaction) throws {
+        try txn.removeAll(fileChunks.database)
+        try chunks.forEach(in: txn) { hash, location in
+            try fileChunks.add(FileChunk(offset: location.offset, length: location.length, hash: hash),
+                               for: location.fileID, in: txn)
+            return true
+        }
+        do {
+            let old = try environment.database("file_chunks", flags: .dupSort, create: false, in: txn)
+            try environment.dropDatabase(old, in: txn)
+        } catch LMDBError.notFound {
+            // Nothing to drop (never created, or data that only pretends to be old).
+        }
+    }
+
     // MARK: Chunk index
 
     /// Records that the chunk with BLAKE3 `hash` is stored at `location`.
@@ -126,7 +149,9 @@ public final class Store: Sendable {
     @discardableResult
     public func indexChunk(_ hash: Digest32, at location: ChunkLocation, in txn: LMDBWriteTransaction) throws -> Bool {
         guard try chunks.add(location, for: hash, in: txn) else { return false }
-        try fileChunks.add(hash, for: location.fileID, in: txn)
+        // A file is indexed front to back, so this is almost always an append.
+        try fileChunks.append(FileChunk(offset: location.offset, length: location.length, hash: hash),
+                              for: location.fileID, in: txn)
         return true
     }
 
@@ -136,15 +161,38 @@ public final class Store: Sendable {
     @discardableResult
     public func indexChunks(_ entries: [(hash: Digest32, location: ChunkLocation)],
                             in txn: LMDBWriteTransaction) throws -> Int {
-        var added = 0
-        for entry in entries.sorted(by: { $0.hash < $1.hash }) where try chunks.add(entry.location, for: entry.hash, in: txn) {
-            added += 1
+        var added: [(hash: Digest32, location: ChunkLocation)] = []
+        added.reserveCapacity(entries.count)
+        for entry in entries.sorted(by: { $0.hash < $1.hash })
+        where try chunks.add(entry.location, for: entry.hash, in: txn) {
+            added.append(entry)
         }
-        // The reverse index is keyed by file id; sort by it to keep those inserts local too.
-        for entry in entries.sorted(by: { ($0.location.fileID, $0.hash) < ($1.location.fileID, $1.hash) }) {
-            try fileChunks.add(entry.hash, for: entry.location.fileID, in: txn)
+        // The reverse index is keyed by file id and sorted by offset: in that order every
+        // entry of a file indexed front to back is an append.
+        added.sort { ($0.location.fileID, $0.location.offset) < ($1.location.fileID, $1.location.offset) }
+        for entry in added {
+            try fileChunks.append(FileChunk(offset: entry.location.offset, length: entry.location.length,
+                                            hash: entry.hash),
+                                  for: entry.location.fileID, in: txn)
         }
-        return added
+        return added.count
+    }
+
+    /// The first location (in byte order) of the chunk with BLAKE3 `hash`, or nil if not indexed.
+    public func chunkLocation(_ hash: Digest32, in txn: LMDBTransaction) throws -> ChunkLocation? {
+        try chunks.first(for: hash, in: txn)
+    }
+
+    /// The first location of each of `hashes` (nil where not indexed), in the order of `hashes`.
+    /// One cursor pass in hash order: for a batch (e.g. every chunk of a manifest) much faster per
+    /// hash than `chunkLocation` (see docs/store.md, Benchmark).
+    public func chunkLocations(_ hashes: [Digest32], in txn: LMDBTransaction) throws -> [ChunkLocation?] {
+        try chunks.firstValues(for: hashes, in: txn)
+    }
+
+    /// Whether each of `hashes` is indexed, in the order of `hashes` (one cursor pass, no decoding).
+    public func hasChunks(_ hashes: [Digest32], in txn: LMDBTransaction) throws -> [Bool] {
+        try chunks.contains(hashes, in: txn)
     }
 
     /// Adds (or finds) the file id for `record.path` and stores the record.
@@ -160,10 +208,9 @@ public final class Store: Sendable {
     @discardableResult
     public func unindexChunks(ofFile fileID: UInt64, in txn: LMDBWriteTransaction) throws -> Int {
         var removed = 0
-        for hash in try fileChunks.values(for: fileID, in: txn) {
-            for location in try chunks.values(for: hash, in: txn) where location.fileID == fileID {
-                if try chunks.remove(location, for: hash, in: txn) { removed += 1 }
-            }
+        for chunk in try fileChunks.values(for: fileID, in: txn) {
+            let location = ChunkLocation(fileID: fileID, offset: chunk.offset, length: chunk.length)
+            if try chunks.remove(location, for: chunk.hash, in: txn) { removed += 1 }
         }
         try fileChunks.removeAll(for: fileID, in: txn)
         return removed
@@ -177,9 +224,12 @@ public final class Store: Sendable {
     }
 }
 
-/// The 32 digest bytes (for `file_chunks` values).
+/// The 32 digest bytes.
 extension Digest32: StoreValue {
     public func storeEncoded() throws -> [UInt8] { bytes }
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withKeyBytes(body)
+    }
     public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> Digest32 {
         try Digest32(keyBytes: bytes)
     }

@@ -11,12 +11,32 @@ public protocol StoreKey {
     init(keyBytes: UnsafeRawBufferPointer) throws
 }
 
+/// A key type whose `<` agrees with the bytewise order of its key bytes (LMDB's order), so a
+/// batch of keys can be sorted as values and then looked up in B-tree order
+/// (`StoreMultiTable.firstValues(for:in:)`). `Digest32` and `UInt64` (big-endian) qualify.
+public protocol StoreOrderedKey: StoreKey, Comparable {
+    /// A number whose order agrees with `<` wherever two keys' prefixes differ (their first
+    /// 8 bytes, big-endian): batches sort 16-byte (prefix, index) pairs, comparing whole keys
+    /// only on equal prefixes.
+    var orderPrefix: UInt64 { get }
+}
+
 /// A type storable as a table value.
 public protocol StoreValue {
     /// The stored bytes.
     func storeEncoded() throws -> [UInt8]
+    /// Calls `body` with the stored bytes. The default encodes with `storeEncoded()`; small
+    /// fixed-size values on hot paths (chunk locations, digests) override it to encode into
+    /// a stack buffer, so a put allocates nothing.
+    func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
     /// Rebuilds a value from stored bytes (which point into the map: copy what you keep).
     static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> Self
+}
+
+extension StoreValue {
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try storeEncoded().withUnsafeBytes(body)
+    }
 }
 
 /// A record stored as one version byte followed by its CBOR encoding (a map with the
@@ -129,7 +149,7 @@ extension Array: StoreKey where Element == UInt8 {
 }
 
 /// Big-endian, so numeric order is key order.
-extension UInt64: StoreKey {
+extension UInt64: StoreOrderedKey {
     public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: bigEndian, body)
     }
@@ -138,10 +158,12 @@ extension UInt64: StoreKey {
         guard keyBytes.count == 8 else { throw StoreError.invalidKey(type: "UInt64") }
         self = UInt64(bigEndian: keyBytes.loadUnaligned(as: UInt64.self))
     }
+
+    public var orderPrefix: UInt64 { self }
 }
 
 /// The 32 digest bytes.
-extension Digest32: StoreKey {
+extension Digest32: StoreOrderedKey {
     public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var words = (a.bigEndian, b.bigEndian, c.bigEndian, d.bigEndian)
         return try Swift.withUnsafeBytes(of: &words) { try body($0) }
@@ -151,6 +173,8 @@ extension Digest32: StoreKey {
         guard keyBytes.count == 32, let base = keyBytes.baseAddress else { throw StoreError.invalidKey(type: "Digest32") }
         self.init(pointer: base)
     }
+
+    public var orderPrefix: UInt64 { a }
 }
 
 // MARK: - Plain value types
@@ -158,6 +182,9 @@ extension Digest32: StoreKey {
 /// Raw bytes, stored as they are (e.g. manifest bytes, which carry their own version).
 extension Array: StoreValue where Element == UInt8 {
     public func storeEncoded() throws -> [UInt8] { self }
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withUnsafeBytes(body)
+    }
     public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { Array(bytes) }
 }
 
@@ -176,5 +203,8 @@ extension CBOR: StoreValue {
 /// Big-endian 8 bytes.
 extension UInt64: StoreValue {
     public func storeEncoded() throws -> [UInt8] { Swift.withUnsafeBytes(of: bigEndian) { Array($0) } }
+    public func withStoreBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withKeyBytes(body)
+    }
     public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 { try UInt64(keyBytes: bytes) }
 }

@@ -25,14 +25,12 @@ public struct StoreTable<Key: StoreKey, Value: StoreValue>: Sendable {
 
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws {
-        let bytes = try value.storeEncoded()
-        try key.withKeyBytes { k in try bytes.withUnsafeBytes { try txn.put(database, key: k, value: $0) } }
+        try key.withKeyBytes { k in try value.withStoreBytes { try txn.put(database, key: k, value: $0) } }
     }
 
     /// Stores `value` only if `key` is absent; returns whether it was stored.
     public func insert(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws -> Bool {
-        let bytes = try value.storeEncoded()
-        return try key.withKeyBytes { k in try bytes.withUnsafeBytes { try txn.insert(database, key: k, value: $0) } }
+        try key.withKeyBytes { k in try value.withStoreBytes { try txn.insert(database, key: k, value: $0) } }
     }
 
     /// Reads, changes and writes back the value under `key` (nil = absent; setting nil deletes).
@@ -108,8 +106,7 @@ public struct StoreMultiTable<Key: StoreKey, Value: StoreValue>: Sendable {
     /// Adds `value` to `key`'s set; returns false if it was already there.
     @discardableResult
     public func add(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws -> Bool {
-        let bytes = try value.storeEncoded()
-        return try key.withKeyBytes { k in try bytes.withUnsafeBytes { try txn.insert(database, key: k, value: $0) } }
+        try key.withKeyBytes { k in try value.withStoreBytes { try txn.insert(database, key: k, value: $0) } }
     }
 
     /// All values of `key`, in byte order.
@@ -146,8 +143,7 @@ public struct StoreMultiTable<Key: StoreKey, Value: StoreValue>: Sendable {
     /// Removes one value of `key`; returns whether it was there.
     @discardableResult
     public func remove(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws -> Bool {
-        let bytes = try value.storeEncoded()
-        return try key.withKeyBytes { k in try bytes.withUnsafeBytes { try txn.delete(database, key: k, value: $0) } }
+        try key.withKeyBytes { k in try value.withStoreBytes { try txn.delete(database, key: k, value: $0) } }
     }
 
     /// Removes `key` with all its values; returns whether it existed.
@@ -166,6 +162,91 @@ public struct StoreMultiTable<Key: StoreKey, Value: StoreValue>: Sendable {
         let upper = to.map { $0.withKeyBytes { Array($0) } }
         try txn.scan(database, from: lower, to: upper, reverse: reverse) { k, v in
             try body(try Key(keyBytes: k), try Value.storeDecoded(v))
+        }
+    }
+}
+
+// MARK: - Batch lookups
+
+/// Looks up every key of `keys` in `database` with one cursor, visiting them in key order (a
+/// sorted copy; no copy when `keys` already is sorted). LMDB skips the descent from the root when
+/// the next key lies on the cursor's current leaf page, and neighbouring keys share branch pages
+/// in the cache, so a large batch costs much less per key than separate lookups. Calls
+/// `body(i, value)` for each index `i` of `keys` — in key order, not index order — with the bytes
+/// of its (first) value, or nil when the key is absent. The bytes are valid only inside `body`.
+func lookUpInKeyOrder<Key: StoreOrderedKey>(_ keys: [Key], in database: LMDBDatabase, txn: LMDBTransaction,
+                                            _ body: (_ index: Int, _ value: UnsafeRawBufferPointer?) throws -> Void) throws {
+    guard !keys.isEmpty else { return }
+    try txn.withCursor(database) { cursor in
+        var sorted = true
+        for i in 1..<keys.count where keys[i] < keys[i - 1] {
+            sorted = false
+            break
+        }
+        if sorted {
+            for i in keys.indices {
+                try keys[i].withKeyBytes { k in try body(i, try cursor.seek(exactly: k)?.value) }
+            }
+            return
+        }
+        var order = keys.enumerated().map { (prefix: $0.element.orderPrefix, index: $0.offset) }
+        order.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : keys[$0.index] < keys[$1.index] }
+        for entry in order {
+            try keys[entry.index].withKeyBytes { k in try body(entry.index, try cursor.seek(exactly: k)?.value) }
+        }
+    }
+}
+
+/// `lookUpInKeyOrder`, decoding each value found; the result is in the order of `keys`.
+func decodedInKeyOrder<Key: StoreOrderedKey, Value: StoreValue>(_ keys: [Key], in database: LMDBDatabase,
+                                                                 txn: LMDBTransaction) throws -> [Value?] {
+    var out = [Value?](repeating: nil, count: keys.count)
+    try lookUpInKeyOrder(keys, in: database, txn: txn) { i, v in
+        if let v { out[i] = try Value.storeDecoded(v) }
+    }
+    return out
+}
+
+extension StoreTable where Key: StoreOrderedKey {
+    /// The value of each of `keys` (nil where absent), in the order of `keys`; one cursor pass
+    /// in key order (see `lookUpInKeyOrder`). For large batches, much faster than `get` per key.
+    public func get(_ keys: [Key], in txn: LMDBTransaction) throws -> [Value?] {
+        try decodedInKeyOrder(keys, in: database, txn: txn)
+    }
+}
+
+extension StoreMultiTable where Key: StoreOrderedKey {
+    /// The first value (in byte order) of each of `keys`, nil where absent, in the order of
+    /// `keys`; one cursor pass in key order. For large batches, much faster than `first(for:)` per key.
+    public func firstValues(for keys: [Key], in txn: LMDBTransaction) throws -> [Value?] {
+        try decodedInKeyOrder(keys, in: database, txn: txn)
+    }
+
+    /// Whether each of `keys` is present, in the order of `keys`; one cursor pass in key order.
+    public func contains(_ keys: [Key], in txn: LMDBTransaction) throws -> [Bool] {
+        var out = [Bool](repeating: false, count: keys.count)
+        try lookUpInKeyOrder(keys, in: database, txn: txn) { i, v in out[i] = v != nil }
+        return out
+    }
+}
+
+extension StoreMultiTable {
+    /// Adds `value` to `key`'s set like `add`, cheaply when `value` sorts after every value the key
+    /// has (MDB_APPENDDUP: the key's values are not searched and their pages fill completely);
+    /// out of order it falls back to a normal insert.
+    /// Returns false if the pair was already there.
+    @discardableResult
+    public func append(_ value: Value, for key: Key, in txn: LMDBWriteTransaction) throws -> Bool {
+        try key.withKeyBytes { k in
+            try value.withStoreBytes { v in
+                do {
+                    try txn.put(database, key: k, value: v, options: .appendDuplicate)
+                    return true
+                } catch LMDBError.keyExists {
+                    // Not after the last value (or already present): a normal insert tells which.
+                    return try txn.insert(database, key: k, value: v)
+                }
+            }
         }
     }
 }

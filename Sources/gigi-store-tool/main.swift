@@ -6,6 +6,7 @@
 // The torture workload and its invariant checker live in GigiStore's `StoreTorture`
 // so the tests (which kill this process at random) verify exactly what it writes.
 
+import Dispatch
 import GigiCrypto
 import GigiStore
 
@@ -79,12 +80,45 @@ func diskBytes(_ path: String) -> Int {
     return Int(st.st_blocks) * 512
 }
 
+/// Per-thread results of the parallel lookups: each thread writes only its own slot, and
+/// `concurrentPerform` returns after every thread finished.
+final class Results: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<Result<Int, any Error>>
+
+    init(_ n: Int) {
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: .success(0))
+    }
+
+    deinit {
+        _ = slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func set(_ i: Int, _ r: Result<Int, any Error>) { slots[i] = r }
+
+    func total() throws -> Int { try slots.reduce(0) { $0 + (try $1.get()) } }
+}
+
 func torture(_ dir: String) throws {
     let torture = try StoreTorture(path: dir)
     while true {
         let seq = try torture.commitNext()
         emit("committed \(seq)")
     }
+}
+
+/// `Store.chunkLocations` on batches of `size` hashes, one read transaction per batch; returns the hits.
+func lookUpBatched(_ store: Store, _ keys: ArraySlice<Digest32>, size: Int) throws -> Int {
+    var found = 0, i = keys.startIndex
+    while i < keys.endIndex {
+        let end = min(i + size, keys.endIndex)
+        found += try store.read { txn in
+            try store.chunkLocations(Array(keys[i..<end]), in: txn).reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        }
+        i = end
+    }
+    return found
 }
 
 func bench(_ dir: String, count: Int, batch: Int) throws {
@@ -95,8 +129,8 @@ func bench(_ dir: String, count: Int, batch: Int) throws {
     let hashes = (0..<count).map { _ in rng.digest() }
     let chunkSize: UInt64 = 256 * 1024
 
-    var start = now()
-    var cpu = cpuSeconds()
+    let start = now()
+    let cpu = cpuSeconds()
     var i = 0
     while i < count {
         let end = min(i + batch, count)
@@ -114,37 +148,62 @@ func bench(_ dir: String, count: Int, batch: Int) throws {
     emit("insert: \(count) chunk-index entries in \(fixed(insertSeconds, 2)) s: "
          + rates(count, wall: insertSeconds, cpu: cpuSeconds() - cpu) + "; batches of \(batch), fsync per commit")
 
-    var order = (0..<count).map { _ in Int(rng.next() % UInt64(count)) }
-    start = now()
-    cpu = cpuSeconds()
-    var found = 0
-    i = 0
-    while i < count {
-        let end = min(i + 10_000, count)
-        found += try store.read { txn in
-            var n = 0
-            for j in i..<end where try store.chunks.first(for: hashes[order[j]], in: txn) != nil { n += 1 }
-            return n
+    // Lookups: the same random order of present hashes for every variant.
+    let order = (0..<count).map { _ in hashes[Int(rng.next() % UInt64(count))] }
+    let absent = (0..<count).map { _ in rng.digest() }
+
+    func measure(_ what: String, _ n: Int, expect: Int, _ run: () throws -> Int) throws {
+        let start = now(), cpu = cpuSeconds()
+        let found = try run()
+        let seconds = now() - start
+        guard found == expect else { fail("\(what): found \(found) of \(n), expected \(expect)") }
+        emit("lookup: \(n) \(what) in \(fixed(seconds, 2)) s: " + rates(n, wall: seconds, cpu: cpuSeconds() - cpu))
+    }
+
+    // One call per hash (`Store.chunkLocation`), 10,000 per read transaction.
+    func single(_ keys: [Digest32]) throws -> Int {
+        var found = 0, i = 0
+        while i < keys.count {
+            let end = min(i + 10_000, keys.count)
+            found += try store.read { txn in
+                var n = 0
+                for j in i..<end where try store.chunkLocation(keys[j], in: txn) != nil { n += 1 }
+                return n
+            }
+            i = end
         }
-        i = end
+        return found
     }
-    let lookupSeconds = now() - start
-    guard found == count else { fail("lookup found \(found) of \(count)") }
-    emit("lookup: \(count) random hits in \(fixed(lookupSeconds, 2)) s: "
-         + rates(count, wall: lookupSeconds, cpu: cpuSeconds() - cpu) + "; each decodes the location")
 
-    order = []
-    start = now()
-    cpu = cpuSeconds()
-    var misses = 0
-    try store.read { txn in
-        for _ in 0..<count where try !store.chunks.contains(rng.digest(), in: txn) { misses += 1 }
+    // The same batches split over `threads` threads (readers run concurrently: MDB_NOTLS).
+    func parallel(_ keys: [Digest32], size: Int, threads: Int) throws -> Int {
+        let results = Results(threads)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let part = keys.count / threads
+            let slice = keys[(t * part)..<(t == threads - 1 ? keys.count : (t + 1) * part)]
+            results.set(t, Result { try lookUpBatched(store, slice, size: size) })
+        }
+        return try results.total()
     }
-    let missSeconds = now() - start
-    emit("lookup: \(misses) random misses in \(fixed(missSeconds, 2)) s: " + rates(count, wall: missSeconds, cpu: cpuSeconds() - cpu))
 
-    let entries = try store.read { txn in try store.chunks.count(in: txn) }
-    emit("entries: \(entries) in chunks (plus \(entries) in file_chunks)")
+    let threads = max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    try measure("random hits, one chunkLocation call each, 1 thread", count, expect: count) { try single(order) }
+    try measure("random hits, chunkLocations batches of \(batch), 1 thread", count, expect: count) {
+        try lookUpBatched(store, order[...], size: batch)
+    }
+    try measure("random hits, one chunkLocations call for all, 1 thread", count, expect: count) {
+        try lookUpBatched(store, order[...], size: count)
+    }
+    try measure("random hits, chunkLocations batches of \(batch), \(threads) threads", count, expect: count) {
+        try parallel(order, size: batch, threads: threads)
+    }
+    try measure("random misses, one chunkLocation call each, 1 thread", count, expect: 0) { try single(absent) }
+    try measure("random misses, chunkLocations batches of \(batch), 1 thread", count, expect: 0) {
+        try lookUpBatched(store, absent[...], size: batch)
+    }
+
+    let (entries, reverse) = try store.read { txn in (try store.chunks.count(in: txn), try store.fileChunks.count(in: txn)) }
+    emit("entries: \(entries) in chunks (plus \(reverse) in file_chunks)")
     emit("size: data.mdb \(fixed(Double(diskBytes(dir + "/data.mdb")) / 1_048_576, 1)) MiB on disk, "
          + "\(fixed(Double(store.environment.usedBytes) / 1_048_576, 1)) MiB used by LMDB pages, "
          + "map \(store.environment.mapSize >> 20) MiB")

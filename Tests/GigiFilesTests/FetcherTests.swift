@@ -158,6 +158,11 @@ final class FetcherTests: XCTestCase {
         let (s1, _) = try await serve([tmp + "/src/v"])
         let p1 = try await fetch(s1, index: index)
         XCTAssertEqual(p1.networkChunks, 12)
+        // The fetcher's batch pre-check: every indexed chunk may be held, an unknown hash is not.
+        var hashes: [Digest32] = []
+        try index.store.read { txn in try index.store.chunks.forEach(in: txn) { h, _ in hashes.append(h); return true } }
+        XCTAssertEqual(hashes.count, 12)
+        XCTAssertEqual(index.mayHold([Digest32.zero] + hashes.reversed()), [false] + Array(repeating: true, count: 12))
         for i in (5 * 262_144)..<(5 * 262_144 + 1000) { data[i] ^= 0xff }
         try write("v", data)
         let (s2, _) = try await serve([tmp + "/src/v"])

@@ -37,7 +37,9 @@ final class StoreTests: XCTestCase {
             XCTAssertNotNil(try store.chunks.first(for: h1, in: txn))
             XCTAssertFalse(try store.chunks.contains(digest(3), in: txn))
             XCTAssertEqual(try store.chunks.count(in: txn), 3)
-            XCTAssertEqual(Set(try store.fileChunks.values(for: 1, in: txn)), [h1, h2])
+            XCTAssertEqual(try store.fileChunks.values(for: 1, in: txn),
+                           [FileChunk(offset: 0, length: 262_144, hash: h1), FileChunk(offset: 262_144, length: 5, hash: h2)],
+                           "the reverse index is in offset order")
         }
         // File 1 changed: its entries go, file 2's copy of h1 stays.
         XCTAssertEqual(try store.write { try store.unindexChunks(ofFile: 1, in: $0) }, 2)
@@ -249,6 +251,177 @@ final class StoreTests: XCTestCase {
         store = nil
         XCTAssertThrowsError(try Store(path: dir)) {
             XCTAssertEqual($0 as? StoreError, .schemaTooNew(found: UInt32(Store.schemaVersion + 1), supported: UInt32(Store.schemaVersion)))
+        }
+    }
+
+    // MARK: Batch lookups, encodings, schema 1 → 2
+
+    func testBatchLookupsMatchSingleLookupsInAnyOrder() throws {
+        let present = (1...500).map { digest(UInt64($0) &* 0x9E37_79B9) }
+        try store.write { txn in
+            for (i, h) in present.enumerated() {
+                try store.indexChunk(h, at: ChunkLocation(fileID: UInt64(i % 7 + 1), offset: UInt64(i) << 18, length: 262_144), in: txn)
+            }
+            // A second location for some hashes: the batch answer is the first in byte order, like `first(for:)`.
+            for h in present.prefix(20) {
+                try store.indexChunk(h, at: ChunkLocation(fileID: 99, offset: 0, length: 1), in: txn)
+            }
+        }
+        var query = present + (1...300).map { digest(UInt64($0) &* 7 &+ 1_000_000) }   // 300 absent
+        query += present.prefix(50)                                                      // repeats
+        var rng = SystemRandomNumberGenerator()
+        query.shuffle(using: &rng)
+        try store.read { txn in
+            let batch = try store.chunkLocations(query, in: txn)
+            let single = try query.map { try store.chunkLocation($0, in: txn) }
+            XCTAssertEqual(batch, single)
+            XCTAssertEqual(batch.compactMap { $0 }.count, 550)
+            XCTAssertEqual(try store.hasChunks(query, in: txn), single.map { $0 != nil })
+            // Already sorted input takes the no-copy path; the answer is the same.
+            let sorted = query.sorted()
+            XCTAssertEqual(try store.chunkLocations(sorted, in: txn), try sorted.map { try store.chunkLocation($0, in: txn) })
+            XCTAssertEqual(try store.chunkLocations([], in: txn), [])
+            // Keys sharing their first 8 bytes (the sort prefix) still sort and answer correctly.
+            let ties = (0..<40).map { Digest32(a: present[3].a, b: UInt64(39 - $0), c: 0, d: 0) } + [present[3]]
+            XCTAssertEqual(try store.chunkLocations(ties, in: txn), try ties.map { try store.chunkLocation($0, in: txn) })
+            XCTAssertNotNil(try store.chunkLocations(ties, in: txn).last!)
+            // Plain tables too.
+            XCTAssertEqual(try store.files.get([UInt64(3), 1, 2], in: txn), [nil, nil, nil])
+        }
+        let id = try store.write { try store.upsertFile(FileRecord(path: "/x", size: 1, mtimeNanoseconds: 0, inode: 1, indexedAt: t0), in: $0) }
+        try store.read { txn in
+            XCTAssertEqual(try store.files.get([id + 1, id], in: txn).map { $0?.path }, [nil, "/x"])
+        }
+    }
+
+    func testChunkLocationEncodingIsShortestCBOR() throws {
+        // The stack encoder must produce exactly CBORWriter's bytes: dup-sorted entries are found
+        // and deleted by their bytes, and schema-1 data was written by CBORWriter.
+        let edges: [UInt64] = [0, 1, 23, 24, 255, 256, 65_535, 65_536, 0xffff_ffff, 0x1_0000_0000, .max]
+        for file in edges {
+            for offset in edges {
+                for length in [UInt32(0), 23, 24, 255, 256, 65_535, 65_536, .max] {
+                    let loc = ChunkLocation(fileID: file, offset: offset, length: length)
+                    var w = CBORWriter(capacity: 25)
+                    w.writeRaw(CollectionOfOne(UInt8(1)))
+                    w.writeArrayHeader(count: 3)
+                    w.writeUnsigned(file)
+                    w.writeUnsigned(offset)
+                    w.writeUnsigned(UInt64(length))
+                    XCTAssertEqual(try loc.storeEncoded(), w.bytes)
+                    XCTAssertEqual(try loc.withStoreBytes { try ChunkLocation.storeDecoded($0) }, loc)
+                }
+            }
+        }
+    }
+
+    func testFileChunkEncodingRoundTrip() throws {
+        let c = FileChunk(offset: 0x0102_0304_0506_0708, length: 0x0a0b_0c0d, hash: digest(77))
+        let bytes = try c.storeEncoded()
+        XCTAssertEqual(bytes.count, FileChunk.encodedCount)
+        XCTAssertEqual(Array(bytes[0..<12]), [1, 2, 3, 4, 5, 6, 7, 8, 0x0a, 0x0b, 0x0c, 0x0d])
+        XCTAssertEqual(Array(bytes[12...]), digest(77).bytes)
+        XCTAssertEqual(try bytes.withUnsafeBytes { try FileChunk.storeDecoded($0) }, c)
+        XCTAssertThrowsError(try Array(bytes.dropLast()).withUnsafeBytes { try FileChunk.storeDecoded($0) }) {
+            guard case .corruptRecord = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        // Offset order is byte order, so a file indexed front to back appends.
+        let later = FileChunk(offset: c.offset + 1, length: 0, hash: .zero)
+        XCTAssertTrue(try c.storeEncoded().lexicographicallyPrecedes(try later.storeEncoded()))
+    }
+
+    func testAppendOutOfOrderAndDuplicatesInOneTransaction() throws {
+        // Appends that are not in order fall back to inserts without spoiling the transaction.
+        let offsets: [UInt64] = [5, 6, 9, 2, 7, 9, 0, 12, 3]
+        let added = try store.write { txn in
+            try offsets.map { try store.fileChunks.append(FileChunk(offset: $0, length: 1, hash: digest($0)), for: 4, in: txn) }
+        }
+        XCTAssertEqual(added, [true, true, true, true, true, false, true, true, true])
+        try store.read { txn in
+            XCTAssertEqual(try store.fileChunks.values(for: 4, in: txn).map(\.offset), [0, 2, 3, 5, 6, 7, 9, 12])
+        }
+        // Many values: past the inline sub-page into a sub-database, still in order.
+        try store.write { txn in
+            for o in stride(from: UInt64(1000), to: 0, by: -1) {
+                try store.fileChunks.append(FileChunk(offset: o * 2, length: 1, hash: digest(o)), for: 5, in: txn)
+            }
+            for o in 0..<UInt64(1000) {
+                try store.fileChunks.append(FileChunk(offset: o * 2 + 1, length: 1, hash: digest(o)), for: 5, in: txn)
+            }
+        }
+        try store.read { txn in
+            let got = try store.fileChunks.values(for: 5, in: txn).map(\.offset)
+            XCTAssertEqual(got, Array(1...2000))
+        }
+    }
+
+    func testIndexChunksBatchAndUnindexKeepBothIndexesInStep() throws {
+        var entries: [(hash: Digest32, location: ChunkLocation)] = []
+        for i in 0..<3000 {
+            entries.append((digest(UInt64(i) &* 2_654_435_761), ChunkLocation(fileID: UInt64(i / 1000 + 1), offset: UInt64(i % 1000) << 18, length: 262_144)))
+        }
+        entries.append(entries[10])   // a repeat is not new
+        XCTAssertEqual(try store.write { try store.indexChunks(entries.shuffled(), in: $0) }, 3000)
+        try store.read { txn in
+            XCTAssertEqual(try store.chunks.count(in: txn), 3000)
+            XCTAssertEqual(try store.fileChunks.count(in: txn), 3000)
+            XCTAssertEqual(try store.fileChunks.values(for: 2, in: txn).map(\.offset), (0..<1000).map { UInt64($0) << 18 })
+        }
+        XCTAssertEqual(try store.write { try store.unindexChunks(ofFile: 2, in: $0) }, 1000)
+        try store.read { txn in
+            XCTAssertEqual(try store.chunks.count(in: txn), 2000)
+            XCTAssertEqual(try store.fileChunks.count(in: txn), 2000)
+            XCTAssertEqual(try store.hasChunks(entries.map(\.hash), in: txn), entries.map { $0.location.fileID != 2 })
+        }
+    }
+
+    func testMigrationFromSchema1RebuildsTheReverseIndex() throws {
+        // Build a schema-1 environment by hand: `file_chunks` held file id → hash.
+        store.environment.close()
+        store = nil
+        let old = try makeTemporaryDirectory(self)
+        do {
+            let env = try LMDBEnvironment(path: old)
+            let h1 = digest(1), h2 = digest(2)
+            let a = ChunkLocation(fileID: 1, offset: 0, length: 262_144)
+            let b = ChunkLocation(fileID: 1, offset: 262_144, length: 10)
+            let c = ChunkLocation(fileID: 2, offset: 0, length: 262_144)
+            try env.write { txn in
+                let chunks = StoreMultiTable<Digest32, ChunkLocation>(database: try env.database("chunks", flags: .dupSort, in: txn))
+                let fileChunks = StoreMultiTable<UInt64, Digest32>(database: try env.database("file_chunks", flags: .dupSort, in: txn))
+                let meta = StoreTable<String, UInt64>(database: try env.database("meta", in: txn))
+                for (h, loc) in [(h1, a), (h2, b), (h1, c)] {
+                    try chunks.add(loc, for: h, in: txn)
+                    try fileChunks.add(h, for: loc.fileID, in: txn)
+                }
+                try meta.put(1, for: "schema", in: txn)
+            }
+            env.close()
+        }
+        let seen = LockedCounter()
+        store = try Store(path: old) { from, to, _, _ in
+            XCTAssertEqual(from, 1)
+            XCTAssertEqual(to, 2)
+            seen.add()
+        }
+        XCTAssertEqual(seen.value, 1)
+        XCTAssertEqual(try store.storedSchemaVersion(), 2)
+        try store.read { txn in
+            XCTAssertEqual(try store.fileChunks.values(for: 1, in: txn),
+                           [FileChunk(offset: 0, length: 262_144, hash: digest(1)), FileChunk(offset: 262_144, length: 10, hash: digest(2))])
+            XCTAssertEqual(try store.fileChunks.values(for: 2, in: txn), [FileChunk(offset: 0, length: 262_144, hash: digest(1))])
+            XCTAssertEqual(try store.chunks.count(in: txn), 3, "the chunk index itself is unchanged")
+        }
+        XCTAssertThrowsError(try store.environment.database("file_chunks", flags: .dupSort, create: false)) {
+            XCTAssertEqual($0 as? LMDBError, .notFound, "schema 1's table is dropped")
+        }
+        // Unindexing works on migrated data, and reopening does not migrate again.
+        XCTAssertEqual(try store.write { try store.unindexChunks(ofFile: 1, in: $0) }, 2)
+        store.environment.close()
+        store = try Store(path: old) { _, _, _, _ in XCTFail("already schema 2") }
+        try store.read { txn in
+            XCTAssertEqual(try store.chunks.values(for: digest(1), in: txn), [ChunkLocation(fileID: 2, offset: 0, length: 262_144)])
+            XCTAssertEqual(try store.fileChunks.count(in: txn), 1)
         }
     }
 }
