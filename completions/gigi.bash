@@ -245,6 +245,14 @@ _gigi_fetch() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __gigi_add_completions -W "$(__gigi_custom_complete ---completion fetch -- positional@0 "${COMP_CWORD}" "$(__gigi_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _gigi_downloads() {

@@ -170,6 +170,7 @@ complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gig
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi share" nickname' -l 'nickname' -d 'The nickname announced on the LAN (default: the account\'s nickname, else the host name).' -rfka ''
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi share" version' -l 'version' -d 'Show the version.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi share" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gigi' -n '__gigi_should_offer_completions_for_positional "gigi fetch" -eq 1' -fka '(__gigi_custom_completion ---completion fetch -- positional@0 (count (__gigi_tokens -pc)) (__gigi_tokens -tC))'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi fetch" resume' -l 'resume' -d 'Continue a partial download (the only one, or the one numbered), with the code it was started with.'
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi fetch"' -l 'peer' -d 'The sharer\'s address, as printed by `gigi share` (repeatable).' -rfka ''
 complete -c 'gigi' -n '__gigi_should_offer_completions_for_flags_or_options "gigi fetch" o output' -s 'o' -l 'output' -d 'Directory to fetch into (default: the current directory).' -rfka ''

@@ -44,6 +44,31 @@ final class CLITests: XCTestCase {
 
     /// The man page is generated from the parser's tool description; the description it was
     /// generated from is checked in beside it, and must match the parser now.
+    /// The shipped bash completion completes a share code's words ("4821-ocean-lan" →
+    /// "4821-ocean-language") through the real binary.
+    func testBashCompletesShareCodeWords() throws {
+        let script = GigiProcess.packageRoot.appendingPathComponent("completions/gigi.bash").path
+        func complete(_ line: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", #"source "$1"; read -ra COMP_WORDS <<< "$2"; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "#
+                            + #"COMP_LINE="$2"; COMP_POINT=${#COMP_LINE}; _gigi; echo "${COMPREPLY[*]}""#,
+                           "bash", script, line]
+            p.environment = ["PATH": GigiProcess.binary.deletingLastPathComponent().path + ":/usr/bin:/bin",
+                             "GIGI_LAN_DISCOVERY": "off"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertEqual(try complete("gigi fetch 4821-ocean-lan"), "4821-ocean-language")
+        XCTAssertEqual(Set(try complete("gigi fetch 4821-zo").split(separator: " ")), ["4821-zone", "4821-zoo"])
+        XCTAssertEqual(try complete("gigi fetch notacode"), "")
+    }
+
     func testManPageSourceMatchesParser() throws {
         let home = try GigiProcess.temporaryDirectory(for: self)
         let r = try GigiProcess.run(["--experimental-dump-help"], environment: GigiProcess.environment(home: home))

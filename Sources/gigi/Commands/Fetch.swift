@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GigiBase
+import GigiFiles
 import GigiNode
 
 struct Fetch: AsyncParsableCommand {
@@ -28,8 +29,18 @@ struct Fetch: AsyncParsableCommand {
             """)
 
     @Argument(help: ArgumentHelp("The share code (4821-ocean-lantern-velvet) or a ticket (gigi1...); with --resume, the number `gigi downloads` shows.",
-                                 valueName: "code"))
+                                 valueName: "code"),
+              completion: .custom(Fetch.completeCode))
     var code: String?
+
+    /// Tab completion of a code's words: "4821-oce" → "4821-ocean".
+    @Sendable static func completeCode(_ arguments: [String], _ index: Int, _ prefix: String) -> [String] {
+        let parts = prefix.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 2, !parts[0].isEmpty, parts[0].allSatisfy(\.isASCII), parts[0].allSatisfy(\.isNumber),
+              let last = parts.last else { return [] }
+        let head = parts.dropLast().joined(separator: "-")
+        return ShareWords.completions(for: last.lowercased()).map { head + "-" + $0 }
+    }
 
     @Flag(name: .long, help: "Continue a partial download (the only one, or the one numbered), with the code it was started with.")
     var resume = false
