@@ -14,6 +14,7 @@ extension GigiDaemon {
         case "unshare": return try await unshare(p)
         case "shares": return listShares()
         case "fetch": return try await fetch(p)
+        case "accept": return try accept(p)
         default:
             if let result = try await extraDispatch(method, p) { return result }
             throw GigiError("Unknown control method '\(TerminalSafe.escape(method))'; see docs/control-api.md.",
@@ -111,12 +112,40 @@ extension GigiDaemon {
         guard let output = p["output"]?.string, output.hasPrefix("/") else {
             throw GigiError("fetch needs \"output\": an absolute directory.", exitCode: .usage)
         }
-        let request = FetchRequest(input: input, peers: p["peers"]?.array?.compactMap(\.string) ?? [],
+        var request = FetchRequest(input: input, peers: p["peers"]?.array?.compactMap(\.string) ?? [],
                                    output: output, overwrite: p["overwrite"]?.bool ?? false,
                                    reuseLocalChunks: !(p["no_reuse"]?.bool ?? false),
                                    durable: p["fsync"]?.bool ?? false)
-        let download = UUID().uuidString.lowercased()
+        let download: String
+        if let chosen = p["download"]?.string {
+            guard (1...64).contains(chosen.utf8.count),
+                  chosen.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x7a).contains($0) }),
+                  offers.withLock({ $0[chosen] == nil }) else {
+                throw GigiError("\"download\" must be 1-64 characters of a-z, 0-9 and '-', and not in use.", exitCode: .usage)
+            }
+            download = chosen
+        } else {
+            download = UUID().uuidString.lowercased()
+        }
         let bus = self.bus
+        if p["confirm"]?.bool == true {
+            // The fetch pauses after the PAKE: the offer goes out as an event and the
+            // client answers with `accept` (no answer within offerTimeout: declined).
+            let id = download, offers = self.offers
+            request.confirm = { offer in
+                await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                    offers.withLock { $0[id] = c }
+                    bus.publish("download_offer", ["download": .string(id), "peer": .string(offer.peer),
+                                                   "names": .array(offer.names.map(JSONValue.string)),
+                                                   "files": .int(offer.files), "directories": .int(offer.directories),
+                                                   "bytes": .int(Int(offer.bytes))])
+                    Task {
+                        try? await Task.sleep(nanoseconds: UInt64(Self.offerTimeout * 1e9))
+                        offers.withLock { $0.removeValue(forKey: id) }?.resume(returning: false)
+                    }
+                }
+            }
+        }
         bus.publish("download_started", ["download": .string(download), "output": .string(output)])
         let throttle = ProgressThrottle()
         do {
@@ -135,6 +164,18 @@ extension GigiDaemon {
                                             "reason": .string((error as? UserFacingError)?.message ?? "\(error)")])
             throw error
         }
+    }
+
+    /// Answers a fetch waiting on its offer (`fetch` with "confirm").
+    func accept(_ p: [String: JSONValue]) throws -> JSONValue {
+        guard let id = p["download"]?.string, let yes = p["accept"]?.bool else {
+            throw GigiError("accept needs \"download\" and \"accept\" (true or false).", exitCode: .usage)
+        }
+        guard let waiting = offers.withLock({ $0.removeValue(forKey: id) }) else {
+            throw GigiError("No fetch is waiting for an answer as download \(TerminalSafe.escape(id)).", exitCode: .noInput)
+        }
+        waiting.resume(returning: yes)
+        return ["download": .string(id), "accepted": .bool(yes)]
     }
 
     /// A fetch result as the control API and `gigi fetch --json` show it.

@@ -70,6 +70,10 @@ public final class GigiDaemon: Sendable {
     let lock: DaemonLock
     let stopRequested: Locked<[CheckedContinuation<Void, Never>]?> = Locked([])
     let shares = Locked<[String: DaemonShare]>([:])
+    /// Fetches waiting for a client's `accept` (fetch with "confirm"), by download id.
+    let offers = Locked<[String: CheckedContinuation<Bool, Never>]>([:])
+    /// How long a confirmed fetch waits for its `accept` before it counts as declined.
+    static let offerTimeout: Double = 600
     private let server: Locked<LineSocketServer?> = Locked(nil)
 
     struct DaemonShare: Sendable {

@@ -45,6 +45,14 @@ public struct FetchOffer: Sendable {
     public let files: Int
     public let directories: Int
     public let bytes: UInt64
+
+    public init(peer: String, names: [String], files: Int, directories: Int, bytes: UInt64) {
+        self.peer = peer
+        self.names = names
+        self.files = files
+        self.directories = directories
+        self.bytes = bytes
+    }
 }
 
 /// The user declined the offer: nothing was written.

@@ -197,6 +197,49 @@ final class DaemonTests: XCTestCase {
         XCTAssertFalse(try alice.run(["shares", "--json"]).stdout.contains(code))
     }
 
+    /// A fetch with "confirm" pauses after the PAKE: the offer is an event, and `accept`
+    /// answers it; declined, nothing is written; accepted, the fetch completes.
+    func testConfirmedFetchWaitsForAccept() throws {
+        let alice = try DaemonProcess(test: self, home: try home("alice"))
+        let bob = try DaemonProcess(test: self, home: try home("bob"))
+        let src = alice.home.deletingLastPathComponent().appendingPathComponent("offered.bin")
+        try Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }).write(to: src)
+        let share = try alice.run(["share", "--json", src.path])
+        let code = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(share.stdout.utf8)) as? [String: Any])?["code"] as? String)
+        let socket = bob.home.appendingPathComponent("gigi.sock").path
+        let events = RawControlClient(socket: socket)!
+        events.send(#"{"id":1,"method":"subscribe"}"#)
+        XCTAssertEqual(events.readLine()?["id"] as? Int, 1)
+        let dst = bob.home.deletingLastPathComponent().appendingPathComponent("dst")
+        let answerer = RawControlClient(socket: socket)!
+        answerer.send(#"{"id":5,"method":"accept","params":{"download":"nobody","accept":true}}"#)
+        XCTAssertEqual((answerer.readLine()?["error"] as? [String: Any])?["exit_code"] as? Int, 66)
+
+        for (n, accept) in [(1, false), (2, true)] {
+            let fetcher = RawControlClient(socket: socket)!
+            fetcher.send(#"{"id":2,"method":"fetch","params":{"code":"\#(code)","peers":["\#(alice.loopbackAddress)"],"#
+                         + #""output":"\#(dst.path)","confirm":true,"download":"offer-\#(n)"}}"#)
+            var offer: [String: Any]? = nil
+            while let e = events.readLine() {
+                if e["event"] as? String == "download_offer" { offer = e; break }
+            }
+            XCTAssertEqual(offer?["download"] as? String, "offer-\(n)")
+            XCTAssertEqual(offer?["names"] as? [String], ["offered.bin"])
+            XCTAssertEqual(offer?["bytes"] as? Int, 400_000)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dst.appendingPathComponent("offered.bin").path))
+            answerer.send(#"{"id":3,"method":"accept","params":{"download":"offer-\#(n)","accept":\#(accept)}}"#)
+            XCTAssertEqual(answerer.readLine()?["id"] as? Int, 3)
+            let reply = try XCTUnwrap(fetcher.readLine())
+            if accept {
+                XCTAssertNil(reply["error"], "\(reply)")
+                XCTAssertEqual(try Data(contentsOf: dst.appendingPathComponent("offered.bin")), try Data(contentsOf: src))
+            } else {
+                XCTAssertEqual((reply["error"] as? [String: Any])?["message"] as? String, "Declined: nothing was received.")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: dst.appendingPathComponent("offered.bin").path))
+            }
+        }
+    }
+
     /// A daemon share with --expire is listed with its deadline, then gone (and not
     /// restored by a restart); a bad duration is a usage error.
     func testDaemonShareExpires() throws {

@@ -170,16 +170,32 @@ struct Fetch: AsyncParsableCommand {
         let absolute = output.hasPrefix("/") ? output : cwd + "/" + output
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
         let events = try await daemon.events()
+        let ask = !yes && !global.json && Terminal.isInteractive
+        let download = UUID().uuidString.lowercased()
+        let home = global.homeDirectory
         let progress = Task {
-            for await e in events where e["event"]?.string == "download_progress" {
-                meter.update(UInt64(e["bytes_done"]?.int ?? 0), UInt64(e["bytes_total"]?.int ?? 0))
+            for await e in events where e["download"]?.string == download {
+                switch e["event"]?.string {
+                case "download_progress":
+                    meter.update(UInt64(e["bytes_done"]?.int ?? 0), UInt64(e["bytes_total"]?.int ?? 0))
+                case "download_offer":
+                    let offer = FetchOffer(peer: e["peer"]?.string ?? "?",
+                                           names: (e["names"]?.array ?? []).compactMap(\.string),
+                                           files: e["files"]?.int ?? 0, directories: e["directories"]?.int ?? 0,
+                                           bytes: UInt64(e["bytes"]?.int ?? 0))
+                    let yes = Self.askToAccept(offer)
+                    _ = try? await GigiControlClient.call(home: home, "accept", ["download": .string(download),
+                                                                                 "accept": .bool(yes)])
+                default: break
+                }
             }
         }
         let started = Date()
         defer { progress.cancel() }
         let r = try await daemon.call("fetch", ["code": .string(input), "peers": .array(peer.map(JSONValue.string)),
                                                 "output": .string(absolute), "overwrite": .bool(overwrite),
-                                                "no_reuse": .bool(noReuse), "fsync": .bool(fsync)])
+                                                "no_reuse": .bool(noReuse), "fsync": .bool(fsync),
+                                                "download": .string(download), "confirm": .bool(ask)])
         meter.finish()
         await daemon.close()
         report(r, seconds: max(Date().timeIntervalSince(started), 0.001), out: JSONLines(enabled: global.json))
