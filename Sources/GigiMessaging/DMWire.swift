@@ -1,8 +1,22 @@
-// Direct messages, `/gigi/dm/1.0.0`: the wire format (pure; no sockets, no clock).
+// Direct messages, `/gigi/dm/1.0.0` and `/gigi/dm/2.0.0`: the wire format (pure; no
+// sockets, no clock).
 //
-// One request per libp2p stream. The sender opens a stream, writes one
-// unsigned-varint length-prefixed CBOR request and half-closes; the receiver
-// answers with one length-prefixed CBOR answer and closes.
+// `/gigi/dm/1.0.0`: one request per libp2p stream. The sender opens a stream, writes one
+// unsigned-varint length-prefixed CBOR request and half-closes; the receiver answers with
+// one length-prefixed CBOR answer and closes.
+//
+// `/gigi/dm/2.0.0` (a session): the same requests and answers, many per stream. The
+// sender writes length-prefixed requests back to back without waiting (pipelining);
+// the receiver answers each one, in the order the requests came, with a length-prefixed
+// answer. A sender has at most `maxPipelinedRequests` requests unanswered on a session
+// (the receiver reads no further than that, and no further than
+// `maxPipelinedBytes` of unanswered requests: Yamux flow control then holds the sender
+// back). The sender half-closes when it has nothing more to send; the receiver answers
+// what it read, then half-closes. A request whose announced length exceeds
+// `maxRequestSize` is answered `too_large` and ends the session (the receiver does not
+// read it); every other refusal is answered and the session goes on. A receiver may
+// reset a session that stalls in the middle of a request or stays idle too long.
+// Senders propose 2.0.0 first and fall back to 1.0.0 (older peers); receivers serve both.
 //
 //     request  = { "v": 1, "id": bstr .size 16, "text": tstr, "sent_at": uint (ms since 1970),
 //                  ? "nick": tstr, ? "reply_to": bstr .size 16 }
@@ -20,7 +34,9 @@
 // Goals: retries are safe (the receiver stores an id once and acknowledges it again),
 // every size is bounded before anything is allocated, a malformed or hostile request
 // costs the receiver one small answer, and the format is plain CBOR a GUI or another
-// implementation can speak.
+// implementation can speak. Sessions exist for speed: no stream opening and protocol
+// negotiation per message, and a receiver that stores everything it has read in one
+// transaction (one fsync for a whole batch).
 // Non-goals: end-to-end encryption beyond the Noise channel (the connection already
 // authenticates both peers and encrypts), attachments (files go over shares), group
 // messages (GossipSub, see DESIGN.md), read receipts.
@@ -32,8 +48,11 @@
 // - nick ≤ 256 bytes on the wire (displayed names are cut to 64 characters), and
 //   the answer ≤ 1 KiB: both are small by nature.
 // - CBOR nesting ≤ 4 and ≤ 64 items: a request is one flat map.
+// - a session: ≤ 256 unanswered requests and ≤ 1 MiB of them (enough for a batch that
+//   keeps a group commit busy; bounds what one stream makes the receiver hold).
 
 import GigiCBOR
+import NIOCore
 import P2PCore
 
 #if canImport(FoundationEssentials)
@@ -45,6 +64,13 @@ import Foundation
 /// Constants and codec of `/gigi/dm/1.0.0`.
 public enum DMWire {
     public static let protocolID = "/gigi/dm/1.0.0"
+    /// Many requests per stream, pipelined (see the top of this file).
+    public static let sessionProtocolID = "/gigi/dm/2.0.0"
+    /// Most unanswered requests a receiver reads on one session.
+    public static let maxPipelinedRequests = 256
+    /// Most bytes of unanswered requests a receiver reads on one session (at least one
+    /// request of `maxRequestSize` is always read).
+    public static let maxPipelinedBytes = 1 << 20
     /// The request version this build writes and reads.
     public static let version: UInt64 = 1
     public static let idLength = 16
@@ -177,6 +203,41 @@ public enum DMWire {
             throw DMWireError("answer without received_at or error")
         }
         return .acknowledged(id: id, receivedAt: receivedAt)
+    }
+}
+
+// MARK: - Session framing
+
+/// One length-prefixed message taken from the front of a session's received bytes.
+public enum DMFrame: Equatable, Sendable {
+    /// A complete message (without its prefix).
+    case message([UInt8])
+    /// The prefix announces more than the limit (the body is not read).
+    case tooLarge(Int)
+    /// The length prefix is not a valid varint.
+    case malformed
+}
+
+extension DMWire {
+    /// Takes the next complete length-prefixed message off `buffer`; nil when more bytes
+    /// are needed. A message over `maxSize`, or a broken prefix, is reported without
+    /// consuming anything (the session ends there).
+    public static func nextFrame(_ buffer: inout ByteBuffer, maxSize: Int) -> DMFrame? {
+        let view = buffer.readableBytesView
+        let decoded: (value: UInt64, length: Int)?
+        // One byte past the longest varint, so an overlong one is an error rather than "more needed".
+        do { decoded = try Varint.decode(view.prefix(Varint.maxBytes + 1)) } catch { return .malformed }
+        guard let (length, prefix) = decoded else { return nil }
+        guard length <= UInt64(maxSize) else { return .tooLarge(Int(clamping: length)) }
+        guard view.count >= prefix + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: prefix)
+        return .message(buffer.readBytes(length: Int(length))!)
+    }
+
+    /// Appends `varint(bytes.count) ‖ bytes` to `buffer`.
+    public static func appendFrame(_ bytes: [UInt8], to buffer: inout ByteBuffer) {
+        Varint.write(UInt64(bytes.count), to: &buffer)
+        buffer.writeBytes(bytes)
     }
 }
 
