@@ -122,8 +122,19 @@ public enum DMWire {
 
     // MARK: Requests
 
+    /// The deterministic encoding (RFC 8949 §4.2.1: keys in bytewise order of their
+    /// encodings, absent optionals left out), the same bytes `CBOREncoder` writes for the
+    /// type, written directly: the sender encodes every message once.
     public static func encode(_ request: DMRequest) throws -> [UInt8] {
-        try CBOREncoder().encode(request)
+        var w = CBORWriter(capacity: request.text.utf8.count + (request.nick?.utf8.count ?? 0) + 64)
+        w.writeMapHeader(count: 4 + (request.nick == nil ? 0 : 1) + (request.replyTo == nil ? 0 : 1))
+        w.writeText("v"); w.writeUnsigned(request.v)
+        w.writeText("id"); w.writeBytes(request.id)
+        if let nick = request.nick { w.writeText("nick"); w.writeText(nick) }
+        w.writeText("text"); w.writeText(request.text)
+        w.writeText("sent_at"); w.writeUnsigned(request.sentAt)
+        if let replyTo = request.replyTo { w.writeText("reply_to"); w.writeBytes(replyTo) }
+        return w.bytes
     }
 
     /// Decodes and validates a request. Throws `Rejection` (never anything else).

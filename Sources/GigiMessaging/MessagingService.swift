@@ -560,17 +560,7 @@ public actor MessagingService {
     /// The next message to send to `peer`, in id order; nil at the end, after a failure in
     /// this round, or at a message whose commit is still running.
     private func nextToSend(_ peer: PeerID) -> Ref? {
-        guard running, var q = queues[peer], q.roundFailed == nil else { return nil }
-        defer { queues[peer] = q }
-        while q.cursor < q.order.count {
-            let ref = q.order[q.cursor]
-            if q.live[ref.id] == nil || q.inFlight.contains(ref.id) { q.cursor += 1; continue }
-            if q.uncommitted.contains(ref.id), q.payloads[ref.id] == nil { return nil }
-            q.cursor += 1
-            q.inFlight.insert(ref.id)
-            return ref
-        }
-        return nil
+        nextBatch(peer, max: 1).first?.0
     }
 
     private nonisolated func runWorker(_ peer: PeerID) async {
@@ -842,18 +832,29 @@ public actor MessagingService {
     /// their cached payloads; empty when there is nothing to send now or the round failed.
     func nextBatch(_ peer: PeerID, max: Int) -> [(Ref, [UInt8]?)] {
         var out: [(Ref, [UInt8]?)] = []
-        guard running, var q = queues[peer], q.roundFailed == nil else { return out }
-        q.workPending = false
-        while out.count < max, q.cursor < q.order.count {
-            let ref = q.order[q.cursor]
-            if q.live[ref.id] == nil || q.inFlight.contains(ref.id) { q.cursor += 1; continue }
-            let payload = q.payloads[ref.id]
-            if payload == nil, q.uncommitted.contains(ref.id) { break }
-            q.cursor += 1
-            q.inFlight.insert(ref.id)
+        guard running, queues[peer]?.roundFailed == nil else { return out }
+        // In place (`queues[peer]!`): a copy of the queue would copy its sets on every change.
+        queues[peer]!.workPending = false
+        while out.count < max, queues[peer]!.cursor < queues[peer]!.order.count {
+            let ref = queues[peer]!.order[queues[peer]!.cursor]
+            if queues[peer]!.live[ref.id] == nil || queues[peer]!.inFlight.contains(ref.id) {
+                queues[peer]!.cursor += 1
+                continue
+            }
+            let payload = queues[peer]!.payloads[ref.id]
+            if payload == nil, queues[peer]!.uncommitted.contains(ref.id) { break }
+            queues[peer]!.cursor += 1
+            queues[peer]!.inFlight.insert(ref.id)
             out.append((ref, payload))
         }
-        queues[peer] = q
+        // A session that never idles never ends its round: drop what was delivered before the
+        // cursor (what is still live stays, for the next round to retry) so `order` stays bounded.
+        if queues[peer]!.cursor >= 4096 {
+            let q = queues[peer]!
+            let kept = q.order[..<q.cursor].filter { q.live[$0.id] != nil }
+            queues[peer]!.order = kept + q.order[q.cursor...]
+            queues[peer]!.cursor = kept.count
+        }
         return out
     }
 

@@ -107,6 +107,8 @@ public final class GigiNode: Sendable {
     let lanFeed = Locked<AsyncStream<LANPeerEvent>?>(nil)
     /// Rendezvous keys of the shares being served, by share id (announced on the LAN).
     let rendezvous = Locked<[[UInt8]: [UInt8]]>([:])
+    /// Recent resolutions of `send`'s peer argument (NodeMessaging.swift).
+    let sendTargets = Locked<[String: (target: ResolvedPeer, at: ContinuousClock.Instant)]>([:])
 
     /// The node's peer ID.
     public var peerID: String { host.peerID.description }

@@ -20,6 +20,14 @@ final class DMWireTests: XCTestCase {
         XCTAssertEqual(try DMWire.decodeRequest(try DMWire.encode(minimal)), minimal)
     }
 
+    func testRequestEncodingIsTheCodableOne() throws {
+        for r in [DMRequest(id: id, text: "x", sentAt: 5), DMRequest(id: id, text: "héllo", sentAt: 1_700_000_000_123, nick: "alice"),
+                  DMRequest(id: id, text: String(repeating: "t", count: 70_000), sentAt: 0, nick: "n", replyTo: id),
+                  DMRequest(id: id, text: "", sentAt: .max, replyTo: id)] {
+            XCTAssertEqual(try DMWire.encode(r), try CBOREncoder().encode(r))
+        }
+    }
+
     func testRequestUsesTheDocumentedKeys() throws {
         let bytes = try DMWire.encode(DMRequest(id: id, text: "x", sentAt: 5, nick: "n", replyTo: id))
         guard case .map(let entries) = try CBOR.decode(bytes) else { return XCTFail("not a map") }
