@@ -568,13 +568,15 @@ public actor MessagingService {
             let known = (try? ContactBook(store: store).addresses(for: peer)) ?? []
             if !known.isEmpty { await host.addAddresses(known, for: peer) }
         }
+        // The stream that found the peer speaks only 1.0.0 carries the first message.
+        var first: P2PStream?
         if await !isLegacy(peer) {
             switch await openSession(to: peer) {
             case .session(let stream):
                 await runSession(peer, stream)
                 return await workerFinished(peer)
-            case .legacy:
-                break
+            case .legacy(let stream):
+                first = stream
             case .failed(let reason):
                 await roundFailed(peer, reason)
                 return await workerFinished(peer)
@@ -584,7 +586,9 @@ public actor MessagingService {
             var inFlight = 0
             while true {
                 while inFlight < config.window, let ref = await nextToSend(peer) {
-                    group.addTask { [self] in await deliver(ref, to: peer) }
+                    let stream = first
+                    first = nil
+                    group.addTask { [self] in await deliver(ref, to: peer, on: stream) }
                     inFlight += 1
                 }
                 if inFlight == 0 { break }
@@ -592,6 +596,7 @@ public actor MessagingService {
                 inFlight -= 1
             }
         }
+        await first?.reset()
         await workerFinished(peer)
     }
 
@@ -632,8 +637,8 @@ public actor MessagingService {
 
     /// One attempt for one message: open a stream, write the request, read the answer,
     /// then commit the result.
-    private nonisolated func deliver(_ ref: Ref, to peer: PeerID) async {
-        let outcome = await attempt(ref, to: peer, payload: await cachedPayload(peer, ref.id))
+    private nonisolated func deliver(_ ref: Ref, to peer: PeerID, on opened: P2PStream? = nil) async {
+        let outcome = await attempt(ref, to: peer, payload: await cachedPayload(peer, ref.id), on: opened)
         let store = self.store
         let record: MessageRecord?
         do {
@@ -689,7 +694,9 @@ public actor MessagingService {
         }
     }
 
-    private nonisolated func attempt(_ ref: Ref, to peer: PeerID, payload cached: [UInt8]?) async -> Outcome {
+    /// - Parameter opened: a stream already negotiated for `/gigi/dm/1.0.0` (else one is opened).
+    private nonisolated func attempt(_ ref: Ref, to peer: PeerID, payload cached: [UInt8]?,
+                                     on opened: P2PStream?) async -> Outcome {
         let payload: [UInt8]
         if let cached {
             payload = cached
@@ -711,7 +718,8 @@ public actor MessagingService {
         defer { watchdog.disarm(timer) }
         var written = false
         do {
-            let s = try await host.newStream(to: peer, protocols: [DMWire.protocolID])
+            let s: P2PStream
+            if let opened { s = opened } else { s = try await host.newStream(to: peer, protocols: [DMWire.protocolID]) }
             if stream.withLockedValue({ v -> Bool in v.stream = s; return v.timedOut }) {
                 await s.reset()
                 throw DMTimeoutError(what: "delivery")
@@ -975,6 +983,11 @@ public actor MessagingService {
             return
         }
         let answer = await answerRequest(on: stream, from: peer)
+        // The slot is free before the answer goes out: a sender that opens its next stream
+        // as soon as it reads the answer must find it free. (Released after the answer, the
+        // release could lag behind that next stream under load, and a sender using its whole
+        // window was then refused with a reset: "The peer aborted the stream".)
+        await release(peer)
         if let answer {
             do {
                 try await stream.writeLengthPrefixed(DMWire.encode(answer))
@@ -985,7 +998,6 @@ public actor MessagingService {
         } else {
             await stream.reset()
         }
-        await release(peer)
     }
 
     /// Reads, checks and stores one request; nil = no answer possible (reset the stream).

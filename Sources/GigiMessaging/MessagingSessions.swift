@@ -107,8 +107,8 @@ struct DMInboundBatch: Sendable {
 extension MessagingService {
     enum SessionOpening: Sendable {
         case session(P2PStream)
-        /// The peer chose `/gigi/dm/1.0.0`.
-        case legacy
+        /// The peer chose `/gigi/dm/1.0.0` (the stream is open, nothing written).
+        case legacy(P2PStream)
         case failed(String)
     }
 
@@ -118,9 +118,8 @@ extension MessagingService {
         do {
             let stream = try await host.newStream(to: peer, protocols: [DMWire.sessionProtocolID, DMWire.protocolID])
             guard stream.protocolID == DMWire.sessionProtocolID else {
-                await stream.reset()
                 await markLegacy(peer, true)
-                return .legacy
+                return .legacy(stream)
             }
             return .session(stream)
         } catch {
