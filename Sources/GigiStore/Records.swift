@@ -246,10 +246,15 @@ public struct MessageKey: StoreKey, Hashable, Sendable {
     }
 
     public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        var bytes = MessageKey.prefix(conversation: conversation)
-        withUnsafeBytes(of: milliseconds.bigEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: sequence.bigEndian) { bytes.append(contentsOf: $0) }
-        return try bytes.withUnsafeBytes(body)
+        // Built on the stack: every message read or write makes one.
+        let utf8 = conversation.utf8.prefix(255)
+        return try withUnsafeTemporaryAllocation(byteCount: 1 + utf8.count + 16, alignment: 1) { buffer in
+            buffer[0] = UInt8(utf8.count)
+            _ = UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: utf8)
+            buffer.storeBytes(of: milliseconds.bigEndian, toByteOffset: 1 + utf8.count, as: UInt64.self)
+            buffer.storeBytes(of: sequence.bigEndian, toByteOffset: 1 + utf8.count + 8, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     public init(keyBytes: UnsafeRawBufferPointer) throws {
