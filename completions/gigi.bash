@@ -216,7 +216,7 @@ _gigi_share() {
 
 _gigi_fetch() {
     repeating_flags=(-v --verbose)
-    non_repeating_flags=(--overwrite --no-reuse --json --version -h --help)
+    non_repeating_flags=(--overwrite --no-reuse --fsync --json --version -h --help)
     repeating_options=(--peer)
     non_repeating_options=(-o --output --home --lan-discovery --lan-interfaces --nickname)
     __gigi_offer_flags_options 1

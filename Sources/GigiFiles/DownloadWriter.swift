@@ -16,6 +16,11 @@
 // Each file's SHA-256 is computed from the partial file (what is on disk), in
 // chunk order: `advanceHashes` can do it during the transfer, on another
 // thread, as chunks get verified; `finish` hashes whatever is left.
+//
+// Open files are bounded: a partial file is created when its first chunk
+// arrives, and at most `maxOpenFiles` stay open (least recently used closed
+// first, never one in use), so a share of 100,000 files needs no more file
+// descriptors than one of ten.
 
 #if canImport(Glibc)
 import Glibc
@@ -68,16 +73,22 @@ public final class DownloadWriter: @unchecked Sendable {
     public let map: ChunkMap
     /// Where each top-level name goes (normally root/name; `-o NEWNAME` renames a single one).
     private let rename: [String: String]
-    private var fds: [Int: Int32] = [:]
+    private let files: OpenFiles
     private var dirty = Set<Int>()
     private let lock = NSLockLike()
+    /// Partial files that exist on disk (found by `open`, or created since).
+    private var created = Set<Int>()
     /// SHA-256 progress, files in manifest order: `hashCursor` is the first file not yet
     /// hashed to its end, `hashNext` its next chunk; `digests` holds finished files.
     private var sha = SHA256()
     private var hashCursor = 0
     private var hashNext = 0
-    private var digests: [Int: [UInt8]] = [:]
+    private var digests: [Int: [UInt8]] = [:]    // under digestLock
     private let hashLock = NSLockLike()
+    private let digestLock = NSLockLike()
+    /// Files of one chunk whose digest, mode and mtime were done as the chunk was
+    /// written (under `lock`): `finish` only renames them.
+    private var stamped = Set<Int>()
     private let fileEntries: [Int]
 
     /// - Parameters: `root` is an existing directory; `rename` maps a top-level
@@ -90,9 +101,11 @@ public final class DownloadWriter: @unchecked Sendable {
         self.map = ChunkMap(manifest)
         self.rename = rename
         self.fileEntries = manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
+        self.files = OpenFiles(limit: Self.maxOpenFiles)
     }
 
-    deinit { for fd in fds.values { close(fd) } }
+    /// Partial files kept open at once.
+    public static let maxOpenFiles = 64
 
     /// The final local path of entry `i`.
     public func target(_ i: Int) -> String {
@@ -153,8 +166,9 @@ public final class DownloadWriter: @unchecked Sendable {
         }
     }
 
-    /// Creates the directories (mode 0700 until `finish` applies theirs) and opens
-    /// every partial file; returns entries whose partial file already existed.
+    /// Creates the directories (mode 0700 until `finish` applies theirs) and finds the
+    /// partial files left by an earlier run (returned; cut to size if longer). Partial
+    /// files are created as their first chunk arrives.
     @discardableResult
     public func open() throws -> Set<Int> {
         var existing = Set<Int>()
@@ -167,29 +181,48 @@ public final class DownloadWriter: @unchecked Sendable {
                 continue
             }
             let p = partial(i)
-            var fd = Glibc.open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
-            if fd >= 0 {
-                existing.insert(i)
-            } else {
-                fd = Glibc.open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-                guard fd >= 0 else { throw DownloadError.io(p, errno) }
-            }
             var st = stat()
-            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw DownloadError.notADirectory(p) }
-            if UInt64(st.st_size) != e.size && ftruncate(fd, off_t(e.size)) != 0 {
-                close(fd); throw DownloadError.io(p, errno)
+            guard lstat(p, &st) == 0 else {
+                if errno == ENOENT { continue }
+                throw DownloadError.io(p, errno)
             }
-            fds[i] = fd
+            guard st.st_mode & S_IFMT == S_IFREG else { throw DownloadError.notADirectory(p) }
+            existing.insert(i)
+            lock.withLock { _ = created.insert(i) }
+            if UInt64(st.st_size) > e.size {
+                let fd = try files.acquire(i, path: p, create: false)
+                defer { files.release(i) }
+                if ftruncate(fd, off_t(e.size)) != 0 { throw DownloadError.io(p, errno) }
+            }
         }
         return existing
     }
 
+    /// The open descriptor of entry `i`'s partial file for the duration of `body`
+    /// (created first if `create` and it does not exist yet).
+    private func withFile<T>(_ i: Int, create: Bool, _ body: (Int32) throws -> T) throws -> T {
+        let exists = lock.withLock { created.contains(i) }
+        if !exists && !create { throw DownloadError.io(partial(i), ENOENT) }
+        let fd = try files.acquire(i, path: partial(i), create: !exists)
+        defer { files.release(i) }
+        if !exists { lock.withLock { _ = created.insert(i) } }
+        return try body(fd)
+    }
+
     /// Reads chunk `c` (global number) from the partial file, for re-checking after a crash.
     public func readChunk(_ c: Int) -> [UInt8]? {
-        guard let (entry, idx) = map.locate(c), let fd = fds[entry] else { return nil }
+        guard let (entry, idx) = map.locate(c) else { return nil }
         let e = manifest.entries[entry]
-        return preadAll(fd: fd, length: e.chunkLength(idx, chunkSize: manifest.chunkSize),
-                        offset: off_t(idx) * off_t(manifest.chunkSize))
+        return try? withFile(entry, create: false) { fd in
+            preadAll(fd: fd, length: e.chunkLength(idx, chunkSize: manifest.chunkSize),
+                     offset: off_t(idx) * off_t(manifest.chunkSize))
+        } ?? nil
+    }
+
+    /// Whether global chunk `c` is all of its file.
+    public func isWholeFile(chunk c: Int) -> Bool {
+        guard let (entry, _) = map.locate(c) else { return false }
+        return manifest.entries[entry].chunkCount == 1
     }
 
     /// Expected BLAKE3 and length of global chunk `c`.
@@ -201,26 +234,74 @@ public final class DownloadWriter: @unchecked Sendable {
 
     /// Checks `data` against chunk `c`'s BLAKE3 and writes it. Returns false (and writes nothing) on mismatch.
     public func verifyAndWrite(_ c: Int, _ data: UnsafeRawBufferPointer) throws -> Bool {
-        guard let (entry, idx) = map.locate(c), let fd = fds[entry] else { return false }
+        guard let (entry, idx) = map.locate(c) else { return false }
         let e = manifest.entries[entry]
         guard data.count == e.chunkLength(idx, chunkSize: manifest.chunkSize),
               BLAKE3.hash(data) == e.chunkHash(idx) else { return false }
-        var done = 0
         let offset = off_t(idx) * off_t(manifest.chunkSize)
-        while done < data.count {
-            let r = pwrite(fd, data.baseAddress! + done, data.count - done, offset + off_t(done))
-            if r < 0 && errno == EINTR { continue }
-            guard r > 0 else { throw DownloadError.io(partial(entry), errno) }
-            done += r
+        let single = e.chunkCount == 1
+        try withFile(entry, create: true) { fd in
+            var done = 0
+            while done < data.count {
+                let r = pwrite(fd, data.baseAddress! + done, data.count - done, offset + off_t(done))
+                if r < 0 && errno == EINTR { continue }
+                guard r > 0 else { throw DownloadError.io(partial(entry), errno) }
+                done += r
+            }
+            // A file of one chunk is complete now: its SHA-256, mode and mtime need not
+            // wait for the hasher or for `finish` (which then only renames it).
+            if single {
+                let digest = SHA256.hash(data).bytes
+                digestLock.withLock { digests[entry] = digest }
+                Self.stamp(fd, e)
+            }
+        }
+        if single {
+            files.close(entry)
+            lock.withLock { _ = stamped.insert(entry) }
+        } else {
+            hashIfDue(entry: entry, chunk: idx, data)
         }
         _ = lock.withLock { dirty.insert(entry) }
         return true
     }
 
+    /// Carries the file's SHA-256 over a chunk just written if it is the next one due
+    /// and the hasher is not busy (else the hasher reads it back later): chunks that
+    /// arrive in order are hashed from memory.
+    private func hashIfDue(entry: Int, chunk idx: Int, _ data: UnsafeRawBufferPointer) {
+        hashLock.withLockIfFree {
+            guard hashCursor < fileEntries.count, fileEntries[hashCursor] == entry, hashNext == idx else { return }
+            sha.update(data)
+            hashNext += 1
+            if hashNext == manifest.entries[entry].chunkCount { finishDigest(entry) }
+        }
+    }
+
+    /// The current file's SHA-256 is complete (under hashLock): record it, move on.
+    private func finishDigest(_ i: Int) {
+        let d = sha.finalize().bytes
+        digestLock.withLock { digests[i] = d }
+        sha = SHA256()
+        hashCursor += 1
+        hashNext = 0
+    }
+
+    private static func stamp(_ fd: Int32, _ e: ManifestEntry) {
+        _ = fchmod(fd, mode_t(e.mode & 0o777))
+        var times = [timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos)),
+                     timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos))]
+        _ = futimens(fd, &times)
+    }
+
     /// fdatasync of every partial file written since the last call.
     public func sync() throws {
-        let files = lock.withLock { () -> Set<Int> in let d = dirty; dirty = []; return d }
-        for i in files where fdatasync(fds[i]!) != 0 { throw DownloadError.io(partial(i), errno) }
+        let written = lock.withLock { () -> Set<Int> in let d = dirty; dirty = []; return d }
+        for i in written.sorted() {
+            try withFile(i, create: false) { fd in
+                if fdatasync(fd) != 0 { throw DownloadError.io(partial(i), errno) }
+            }
+        }
     }
 
     /// Continues the files' SHA-256 over chunks verified in `verified`, in order,
@@ -237,68 +318,68 @@ public final class DownloadWriter: @unchecked Sendable {
                 let i = fileEntries[hashCursor]
                 let e = manifest.entries[i]
                 let first = map.firstChunk[i]
+                if hashNext == 0, digestLock.withLock({ digests[i] != nil }) {
+                    hashCursor += 1   // a file of one chunk, hashed as it was written
+                    continue
+                }
                 while hashNext < e.chunkCount, verified[first + hashNext] {
                     var run = 1
                     while run < perRead, hashNext + run < e.chunkCount, verified[first + hashNext + run] { run += 1 }
                     let offset = UInt64(hashNext) * UInt64(cs)
                     let length = Int(min(UInt64(run * cs), e.size - offset))
-                    guard let fd = fds[i], preadFully(fd: fd, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length]),
-                                                      offset: off_t(offset)) else {
-                        throw DownloadError.io(partial(i), errno)
+                    try withFile(i, create: false) { fd in
+                        guard preadFully(fd: fd, into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length]),
+                                         offset: off_t(offset)) else { throw DownloadError.io(partial(i), errno) }
                     }
                     sha.update(UnsafeRawBufferPointer(rebasing: scratch[0..<length]))
                     hashed += length
                     hashNext += run
                 }
                 guard hashNext == e.chunkCount else { break }
-                digests[i] = sha.finalize().bytes
-                sha = SHA256()
-                hashCursor += 1
-                hashNext = 0
+                finishDigest(i)
             }
             return hashed
         }
     }
 
     /// Verifies each file's SHA-256 (all of them before any is renamed), applies
-    /// mode and mtime, makes the data durable, renames into place, then sets
-    /// directory modes and mtimes (deepest first). Every chunk must be written.
-    public func finish(overwrite: Bool) throws {
-        let files = fileEntries.filter { fds[$0] != nil }
+    /// mode and mtime, renames into place, then sets directory modes and mtimes
+    /// (deepest first). Every chunk must be written. `durable`: every file is
+    /// fsynced before its rename, and the directories after; otherwise only a file
+    /// that replaces an existing one is (a crash then leaves the old version or the
+    /// new, never a file whose data the disk had not received yet).
+    public func finish(overwrite: Bool, durable: Bool = true) throws {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * manifest.chunkSize, alignment: 4096)
         defer { scratch.deallocate() }
         var all = ChunkBitmap(count: map.totalChunks)
         for c in 0..<map.totalChunks { all[c] = true }
         try advanceHashes(all, scratch: scratch)
-        for i in files {
+        for i in fileEntries {
             let e = manifest.entries[i]
-            guard hashLock.withLock({ digests[i] }) == e.sha256 else {
-                close(fds[i]!); fds[i] = nil
+            guard digestLock.withLock({ digests[i] }) == e.sha256 else {
+                files.close(i)
                 unlink(partial(i))
                 throw DownloadError.verificationFailed(e.path)
             }
         }
-        for i in files {
-            let e = manifest.entries[i], fd = fds[i]!
-            _ = fchmod(fd, mode_t(e.mode & 0o777))
-            var times = [timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos)),
-                         timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos))]
-            _ = futimens(fd, &times)
-        }
+        let toSync = durable ? fileEntries : fileEntries.filter { access(target($0), F_OK) == 0 }
         // Start writeback of every file before waiting for any: one fsync after another
         // then mostly finds its data on the way (many small files: a few fsyncs' time).
-        if files.count > 1 { for i in files { _ = posix_fadvise(fds[i]!, 0, 0, POSIX_FADV_DONTNEED) } }
-        for i in files where fsync(fds[i]!) != 0 { throw DownloadError.io(partial(i), errno) }
-        for i in files {
-            let t = target(i)
-            if !overwrite {
-                // Refuse to replace something that appeared meanwhile.
-                guard link(partial(i), t) == 0 else { throw DownloadError.exists(t) }
-                unlink(partial(i))
-            } else {
-                guard Glibc.rename(partial(i), t) == 0 else { throw DownloadError.io(t, errno) }
+        if toSync.count > 1 {
+            for i in toSync { try withFile(i, create: true) { _ = posix_fadvise($0, 0, 0, POSIX_FADV_DONTNEED) } }
+        }
+        let syncing = Set(toSync)
+        let done = lock.withLock { stamped }
+        for i in fileEntries {
+            let e = manifest.entries[i]
+            if !done.contains(i) || syncing.contains(i) {
+                try withFile(i, create: true) { fd in
+                    if !done.contains(i) { Self.stamp(fd, e) }
+                    if syncing.contains(i) && fsync(fd) != 0 { throw DownloadError.io(partial(i), errno) }
+                }
             }
-            close(fds[i]!); fds[i] = nil
+            files.close(i)
+            try place(i, overwrite: overwrite)
         }
         for (i, e) in manifest.entries.enumerated().reversed() where e.kind == .directory {
             let t = target(i)
@@ -308,6 +389,7 @@ public final class DownloadWriter: @unchecked Sendable {
             _ = utimensat(AT_FDCWD, t, &times, AT_SYMLINK_NOFOLLOW)
         }
         // Make the renames durable.
+        guard durable || !toSync.isEmpty else { return }
         var dirs = Set<String>()
         for i in manifest.entries.indices { let t = target(i); dirs.insert(String(t[..<t.lastIndex(of: "/")!])) }
         for d in dirs {
@@ -316,12 +398,113 @@ public final class DownloadWriter: @unchecked Sendable {
         }
     }
 
+    /// Renames entry `i`'s partial file to its target; without `overwrite`, refuses to
+    /// replace something that appeared meanwhile (atomically: RENAME_NOREPLACE, or
+    /// link and unlink where the file system lacks it).
+    private func place(_ i: Int, overwrite: Bool) throws {
+        let p = partial(i), t = target(i)
+        if overwrite {
+            guard Glibc.rename(p, t) == 0 else { throw DownloadError.io(t, errno) }
+            return
+        }
+        if let renameat2 = Self.renameat2, renameat2(AT_FDCWD, p, AT_FDCWD, t, 1 /* RENAME_NOREPLACE */) == 0 { return }
+        guard Self.renameat2 == nil || errno == EINVAL || errno == ENOSYS else {
+            throw errno == EEXIST ? DownloadError.exists(t) : DownloadError.io(t, errno)
+        }
+        guard link(p, t) == 0 else { throw errno == EEXIST ? DownloadError.exists(t) : DownloadError.io(t, errno) }
+        unlink(p)
+    }
+
+    /// glibc's renameat2 (2.28+), looked up at run time: the Glibc module leaves out
+    /// declarations that need _GNU_SOURCE.
+    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    private static let renameat2: RenameAt2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2")
+        .map { unsafeBitCast($0, to: RenameAt2.self) }
+
     /// The SHA-256 of the share as a whole: of the single file, or of the
     /// concatenated per-file hashes in manifest order.
     public var shareSHA256: String {
         let files = manifest.entries.filter { $0.kind == .file }
         if files.count == 1 { return Hex.encode(files[0].sha256) }
         return SHA256.hash(files.flatMap(\.sha256)).hex
+    }
+}
+
+/// Open files by entry index, at most `limit` at once: a descriptor is leased for
+/// each use and only an unleased one is closed to make room. (A download's partial
+/// files; a share's sources, read-only.)
+final class OpenFiles: @unchecked Sendable {
+    private struct Slot { var fd: Int32; var users: Int; var lastUse: UInt64 }
+    private let lock = NSLockLike()
+    private var slots: [Int: Slot] = [:]
+    private var clock: UInt64 = 0
+    private let limit: Int
+    private let readOnly: Bool
+
+    init(limit: Int, readOnly: Bool = false) {
+        self.limit = max(1, limit)
+        self.readOnly = readOnly
+    }
+
+    deinit { for s in slots.values { Glibc.close(s.fd) } }
+
+    /// A descriptor for entry `i` (opened, or created with mode 0600, as needed); pair with `release`.
+    func acquire(_ i: Int, path: String, create: Bool) throws -> Int32 {
+        if let fd = lock.withLock({ () -> Int32? in
+            guard var s = slots[i] else { return nil }
+            clock += 1
+            s.users += 1
+            s.lastUse = clock
+            slots[i] = s
+            return s.fd
+        }) { return fd }
+        let flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | (create && !readOnly ? O_CREAT : 0)
+        let fd = Glibc.open(path, flags, 0o600)
+        guard fd >= 0 else { throw DownloadError.io(path, errno) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw readOnly ? DownloadError.io(path, EINVAL) : DownloadError.notADirectory(path)
+        }
+        var surplus: Int32? = nil
+        let result: Int32 = lock.withLock {
+            clock += 1
+            if var s = slots[i] {
+                // Another thread opened it meanwhile: use that one.
+                s.users += 1
+                s.lastUse = clock
+                slots[i] = s
+                surplus = fd
+                return s.fd
+            }
+            slots[i] = Slot(fd: fd, users: 1, lastUse: clock)
+            return fd
+        }
+        if let surplus { Glibc.close(surplus) }
+        return result
+    }
+
+    func release(_ i: Int) {
+        var toClose: [Int32] = []
+        lock.withLock {
+            if var s = slots[i] { s.users -= 1; slots[i] = s }
+            while slots.count > limit {
+                guard let victim = slots.filter({ $0.value.users == 0 }).min(by: { $0.value.lastUse < $1.value.lastUse }) else { break }
+                toClose.append(victim.value.fd)
+                slots[victim.key] = nil
+            }
+        }
+        for fd in toClose { Glibc.close(fd) }
+    }
+
+    /// Closes entry `i`'s descriptor if it is open and unleased.
+    func close(_ i: Int) {
+        let fd: Int32? = lock.withLock {
+            guard let s = slots[i], s.users == 0 else { return nil }
+            slots[i] = nil
+            return s.fd
+        }
+        if let fd { Glibc.close(fd) }
     }
 }
 

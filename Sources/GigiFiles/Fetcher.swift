@@ -118,6 +118,15 @@ public final class Fetcher: @unchecked Sendable {
     /// smaller than this (say many small files) is never synced chunk by chunk, only
     /// file by file in `finish`.
     public var syncEveryBytes = 16 << 20
+    /// Durable mode (`gigi fetch --fsync`): progress is recorded as it goes (fdatasync,
+    /// then the verified bits in LMDB, every `syncEveryBytes`) and each file is fsynced
+    /// before its rename. Off (the default, as rsync and cp do): write-back is left to
+    /// the kernel, the verified bits are recorded only once at the start (resumed and
+    /// local chunks, synced), and a resumed fetch re-hashes its partial files to find
+    /// what arrived (a kill -9 loses nothing of the page cache; after a power cut the
+    /// BLAKE3 check finds what the disk lost). Files replacing existing ones are always
+    /// synced before the rename.
+    public var durable = false
     private var committing = false
     private let commitQueue = DispatchQueue(label: "gigi.fetch.commit")
     private let hashSignal = DispatchSemaphore(value: 0)
@@ -137,12 +146,18 @@ public final class Fetcher: @unchecked Sendable {
                                 chunkCount: n, bytesTotal: offered.manifest.totalSize, state: .active,
                                 // (GigiCBOR decodes an empty string array as bytes: never store one.)
                                 peers: peers.isEmpty ? ["?"] : peers)
-        scheduler = FetchScheduler(verified: ChunkBitmap(count: n), config: config)
+        scheduler = Self.makeScheduler(ChunkBitmap(count: n), writer: writer, config: config)
         progress = FetchProgress(bytesDone: 0, totalBytes: offered.manifest.totalSize, chunksDone: 0,
                                  totalChunks: n, networkChunks: 0, localChunks: 0, resumedChunks: 0)
     }
 
     public var currentProgress: FetchProgress { lock.withLock { progress } }
+
+    private static func makeScheduler(_ verified: ChunkBitmap, writer: DownloadWriter,
+                                      config: FetchSchedulerConfig) -> FetchScheduler<Int> {
+        FetchScheduler(verified: verified, config: config, chunkSize: writer.manifest.chunkSize,
+                       length: { [writer] c in writer.expected(c)?.length ?? 0 })
+    }
 
     /// Opens the partial files and works out which chunks are already there:
     /// recorded in the downloads table, found on disk in a pre-existing partial file,
@@ -179,7 +194,7 @@ public final class Fetcher: @unchecked Sendable {
         try writer.sync()
         try save(verified, bytes: bytes)
         lock.withLock {
-            scheduler = FetchScheduler(verified: verified, config: config)
+            scheduler = Self.makeScheduler(verified, writer: writer, config: config)
             progress.chunksDone = verified.setCount
             progress.bytesDone = bytes
             progress.localChunks = reused
@@ -210,6 +225,7 @@ public final class Fetcher: @unchecked Sendable {
 
     /// Starts a background commit if one is due and none is running.
     private func commitInBackground() {
+        guard durable else { return }
         let start: Bool = lock.withLock {
             guard !committing, sinceSync >= syncEveryBytes, failure == nil else { return false }
             committing = true
@@ -227,8 +243,10 @@ public final class Fetcher: @unchecked Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in commitQueue.async { c.resume() } }
     }
 
-    /// Commits now (off the cooperative pool), after any background commit.
+    /// Commits now (off the cooperative pool), after any background commit; in
+    /// durable mode only (otherwise resume re-hashes, and a failure need not wait for the disk).
     private func commitNow() async throws {
+        guard durable else { return }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
             commitQueue.async { c.resume(with: Result { try self.commit(force: true) }) }
         }
@@ -266,7 +284,7 @@ public final class Fetcher: @unchecked Sendable {
         if !lock.withLock({ scheduler.isComplete }) {
             let hasher = startHasher()
             let streams = max(1, config.streamsPerProvider)
-            let perStream = max(1, (config.maxWindow + streams - 1) / streams)
+            let perStream = max(1, (config.maxWindow * writer.manifest.chunkSize + streams - 1) / streams)
             await withTaskGroup(of: Void.self) { group in
                 for (i, open) in providers.enumerated() {
                     lock.withLock { scheduler.addProvider(i) }
@@ -289,9 +307,11 @@ public final class Fetcher: @unchecked Sendable {
         }
         // No last commit of the verified bits: `finish` fsyncs every file before its
         // rename, and a crash before that finds the unrecorded chunks on disk (re-hashed).
-        try await blocking { try self.writer.finish(overwrite: overwrite) }
+        let durable = self.durable
+        try await blocking { try self.writer.finish(overwrite: overwrite, durable: durable) }
         if let index {
-            // The files are in place and synced: index them for local reuse, forget the download.
+            // The files are in place: index them for local reuse (entries every reader
+            // re-verifies, so they need not wait for the disk), forget the download.
             var files: [(String, FileStamp, ManifestEntry)] = []
             for (i, e) in offered.manifest.entries.enumerated() where e.kind == .file {
                 if let stamp = FileStamp.current(path: writer.target(i)) { files.append((writer.target(i), stamp, e)) }
@@ -333,10 +353,12 @@ public final class Fetcher: @unchecked Sendable {
 
     private func fail(_ e: Error) { lock.withLock { if failure == nil { failure = e } } }
 
-    /// One chunk stream to provider `p`, with at most `limit` requests in flight.
+    /// One chunk stream to provider `p`, with requests costing at most `limit` in flight.
     private func pull(provider p: Int, open: ChunkStreamOpener, limit: Int) async {
         var stream: TransferStream? = nil
-        var inFlight: [Int] = []      // in request order; answers come in the same order
+        // In request order (answers come in the same order), with each request's window cost.
+        var inFlight = CircularBuffer<(chunk: Int, cost: Int)>(initialCapacity: 64)
+        var inFlightCost = 0
         do {
             let s = try await open()
             stream = s
@@ -352,16 +374,16 @@ public final class Fetcher: @unchecked Sendable {
             while true {
                 // Stop when the fetch failed (the stream that saw why reports it) or this
                 // provider was dropped (another of its streams failed).
-                let next: [Int]? = lock.withLock {
+                let budget = limit - inFlightCost
+                let next: [(chunk: Int, cost: Int)]? = lock.withLock {
                     guard failure == nil, !scheduler.hasFailed, scheduler.hasProvider(p) else { return nil }
-                    return scheduler.nextRequests(for: p, limit: limit - inFlight.count)
+                    return scheduler.nextRequests(for: p, budget: budget).map { ($0, scheduler.cost($0)) }
                 }
                 guard let next else { break }
                 if !next.isEmpty {
                     var out = ByteBuffer()
                     out.reserveCapacity(4 * next.count)
-                    for c in next { out.writeInteger(UInt32(c)) }
-                    inFlight += next
+                    for r in next { out.writeInteger(UInt32(r.chunk)); inFlightCost += r.cost; inFlight.append(r) }
                     try await s.write(out)
                 }
                 if inFlight.isEmpty {
@@ -376,7 +398,8 @@ public final class Fetcher: @unchecked Sendable {
                 }
                 let n = Int(h.readInteger(as: UInt32.self)!), status = h.readInteger(as: UInt8.self)!
                 let length = Int(h.readInteger(as: UInt32.self)!)
-                let expectedChunk = inFlight.removeFirst()
+                let (expectedChunk, cost) = inFlight.removeFirst()
+                inFlightCost -= cost
                 guard n == expectedChunk else { throw DownloadError.peerFailed("the sender answered out of order (chunk \(n) status \(status) length \(length), expected \(expectedChunk))") }
                 if status != ChunkWire.Status.ok.rawValue {
                     guard length <= ChunkWire.maxReasonSize else { throw DownloadError.peerFailed("oversized error") }
@@ -407,7 +430,8 @@ public final class Fetcher: @unchecked Sendable {
                     return a
                 }
                 if valid {
-                    hashSignal.signal()
+                    // (A file of one chunk was hashed as it was written: nothing for the hasher.)
+                    if !writer.isWholeFile(chunk: n) { hashSignal.signal() }
                     onProgress?(currentProgress)
                     commitInBackground()
                 }

@@ -1,9 +1,11 @@
 // Indexing: files and directory trees become a manifest.
 //
-// Each file is read once, in blocks of 16 chunks (4 MiB) into one reused
-// buffer (memory stays bounded whatever the size), and each block is hashed
-// on two threads at once: SHA-256 of the whole file on one, BLAKE3 of each
-// 256 KiB chunk on the other. The file's size, mtime and inode are taken
+// Each file is read once, in blocks of 16 chunks (4 MiB) into two reused
+// buffers (memory stays bounded whatever the size), as a two-stage pipeline:
+// one thread reads a block and takes the BLAKE3 of each 256 KiB chunk in it,
+// while another carries the file's SHA-256 over the block before (SHA-256 is
+// the slower of the two, so it alone gets a thread). A file that fits in one
+// block is hashed on the calling thread: no hand-off per small file. The file's size, mtime and inode are taken
 // before and after reading; a file that changed meanwhile is refused.
 // Symlinks and special files are skipped (never followed): a share holds
 // regular files and directories only.
@@ -98,17 +100,18 @@ public struct IndexedShare: Sendable {
 public final class Indexer: @unchecked Sendable {
     public let chunkSize: Int
     let blockChunks = 16
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let buffers: [UnsafeMutableRawBufferPointer]
     /// Called with (bytes hashed so far, total bytes) after every block.
     public var progress: ((UInt64, UInt64) -> Void)?
     public private(set) var skipped: [String] = []
 
     public init(chunkSize: Int = Manifest.defaultChunkSize) {
         self.chunkSize = chunkSize
-        buffer = .allocate(byteCount: chunkSize * blockChunks, alignment: 4096)
+        let blockSize = chunkSize * blockChunks
+        buffers = (0..<2).map { _ in .allocate(byteCount: blockSize, alignment: 4096) }
     }
 
-    deinit { buffer.deallocate() }
+    deinit { for b in buffers { b.deallocate() } }
 
     struct Found { var relative: String; var absolute: String; var isDir: Bool; var st: stat }
 
@@ -191,48 +194,98 @@ public final class Indexer: @unchecked Sendable {
         }
     }
 
-    final class HashState: @unchecked Sendable {
-        var sha = SHA256()
-        var chunks: [UInt8] = []
-    }
-
-    /// Hashes one file: SHA-256 of all of it and BLAKE3 of each chunk, on two threads.
+    /// Hashes one file: SHA-256 of all of it and BLAKE3 of each chunk (see the top of the file).
     public func hashFile(_ path: String, done: UInt64 = 0, total: UInt64 = 0) throws
         -> (FileStamp, Digest32, [UInt8]) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw IndexError.unreadable(path, errno) }
         defer { close(fd) }
         guard let before = FileStamp.current(fd: fd) else { throw IndexError.unreadable(path, errno) }
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        let state = HashState()
-        state.chunks.reserveCapacity(ManifestEntry.chunkCount(size: before.size, chunkSize: chunkSize) * 32)
-        var offset: UInt64 = 0
-        let chunkSize = self.chunkSize
-        while true {
-            let n = try readFully(fd, into: buffer, path: path)
-            if n == 0 { break }
-            nonisolated(unsafe) let block = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            DispatchQueue.concurrentPerform(iterations: 2) { i in
-                if i == 0 {
-                    state.sha.update(block)
-                } else {
-                    var start = 0
-                    while start < n {
-                        let end = min(start + chunkSize, n)
-                        let d = BLAKE3.hash(UnsafeRawBufferPointer(rebasing: block[start..<end]))
-                        state.chunks += d.bytes
-                        start = end
-                    }
-                }
-            }
-            offset += UInt64(n)
-            progress?(done + offset, total)
-            if n < buffer.count { break }
+        var chunks: [UInt8] = []
+        chunks.reserveCapacity(ManifestEntry.chunkCount(size: before.size, chunkSize: chunkSize) * 32)
+        let blockSize = buffers[0].count
+        let (size, sha): (UInt64, Digest32)
+        if before.size < UInt64(blockSize) {
+            // Small: one read (one more to see the end), both hashes here.
+            var n = try readFully(fd, into: buffers[0], path: path)
+            if n == blockSize { n += try readFully(fd, into: buffers[1], path: path) }   // it grew: caught below
+            let block = UnsafeRawBufferPointer(rebasing: buffers[0][0..<min(n, blockSize)])
+            appendChunkHashes(block, to: &chunks)
+            (size, sha) = (UInt64(n), SHA256.hash(block))
+        } else {
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            (size, sha) = try pipelined(fd, path: path, chunks: &chunks, done: done, total: total)
         }
-        guard let after = FileStamp.current(fd: fd), after == before, offset == before.size else {
+        guard let after = FileStamp.current(fd: fd), after == before, size == before.size else {
             throw IndexError.changedWhileIndexing(path)
         }
-        return (before, state.sha.finalize(), state.chunks)
+        return (before, sha, chunks)
+    }
+
+    private func appendChunkHashes(_ block: UnsafeRawBufferPointer, to chunks: inout [UInt8]) {
+        var start = 0
+        while start < block.count {
+            let end = min(start + chunkSize, block.count)
+            chunks += BLAKE3.hash(UnsafeRawBufferPointer(rebasing: block[start..<end])).bytes
+            start = end
+        }
+    }
+
+    /// Hand-off between the reading thread and the SHA-256 thread.
+    final class ShaStage: @unchecked Sendable {
+        var sha = SHA256()
+        /// Bytes in each buffer; written by the reader before `filled`, read after it.
+        let lengths = UnsafeMutablePointer<Int>.allocate(capacity: 2)
+        deinit { lengths.deallocate() }
+        let filled = DispatchSemaphore(value: 0)   // a buffer is ready to hash (length 0: stop)
+        // A buffer may be refilled. (Made at 0 and signalled twice: libdispatch traps when a
+        // semaphore is freed with a value below the one it was created with.)
+        let free = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        init() { free.signal(); free.signal() }
+    }
+
+    /// Reads and BLAKE3s block k+1 on this thread while another thread carries the
+    /// SHA-256 over block k. Returns the bytes read and the SHA-256.
+    private func pipelined(_ fd: Int32, path: String, chunks: inout [UInt8], done: UInt64, total: UInt64)
+        throws -> (UInt64, Digest32) {
+        let stage = ShaStage()
+        nonisolated(unsafe) let bufs = buffers
+        DispatchQueue.global(qos: .userInitiated).async {
+            var k = 0
+            while true {
+                stage.filled.wait()
+                let n = stage.lengths[k & 1]
+                if n == 0 { break }
+                stage.sha.update(UnsafeRawBufferPointer(rebasing: bufs[k & 1][0..<n]))
+                stage.free.signal()
+                k += 1
+            }
+            stage.finished.signal()
+        }
+        var offset: UInt64 = 0, k = 0
+        var failure: Error? = nil
+        while true {
+            stage.free.wait()
+            let n: Int
+            do { n = try readFully(fd, into: bufs[k & 1], path: path) } catch { failure = error; n = 0 }
+            if n > 0 { appendChunkHashes(UnsafeRawBufferPointer(rebasing: bufs[k & 1][0..<n]), to: &chunks) }
+            stage.lengths[k & 1] = n
+            stage.filled.signal()
+            if n == 0 { break }
+            offset += UInt64(n)
+            progress?(done + offset, total)
+            k += 1
+            if n < bufs[0].count {
+                stage.free.wait()
+                stage.lengths[k & 1] = 0
+                stage.filled.signal()
+                break
+            }
+        }
+        stage.finished.wait()
+        if let failure { throw failure }
+        return (offset, stage.sha.finalize())
     }
 
     private func readFully(_ fd: Int32, into buf: UnsafeMutableRawBufferPointer, path: String) throws -> Int {

@@ -259,14 +259,13 @@ final class ServedCounter: @unchecked Sendable {
 }
 
 /// Reads chunks from a share's files, refusing files changed since indexing.
+/// At most `maxOpenFiles` of them are open at once.
 final class ChunkReader: @unchecked Sendable {
     private let indexed: IndexedShare
-    private let lock = NSLockLike()
-    private var fds: [Int: Int32] = [:]
+    private let files = OpenFiles(limit: ChunkReader.maxOpenFiles, readOnly: true)
+    static let maxOpenFiles = 64
 
     init(_ indexed: IndexedShare) { self.indexed = indexed }
-
-    deinit { for fd in fds.values { close(fd) } }
 
     var chunkSize: Int { indexed.manifest.chunkSize }
 
@@ -279,13 +278,8 @@ final class ChunkReader: @unchecked Sendable {
         let e = indexed.manifest.entries[entry]
         let cs = indexed.manifest.chunkSize
         let length = e.chunkLength(chunk, chunkSize: cs)
-        let fd: Int32 = lock.withLock {
-            if let fd = fds[entry] { return fd }
-            let fd = open(src.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            if fd >= 0 { fds[entry] = fd }
-            return fd
-        }
-        guard fd >= 0 else { return .ioError }
+        guard let fd = try? files.acquire(entry, path: src.path, create: false) else { return .ioError }
+        defer { files.release(entry) }
         guard let now = FileStamp.current(fd: fd), now == src.stamp else { return .changed }
         let mark = out.writerIndex
         ChunkWire.writeHeader(chunk: number, status: .ok, length: length, into: &out)
@@ -310,6 +304,12 @@ final class NSLockLike: @unchecked Sendable {
     deinit { pthread_mutex_destroy(&m) }
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return try body()
+    }
+    /// Runs `body` only if the lock is free right now.
+    func withLockIfFree<T>(_ body: () throws -> T) rethrows -> T? {
+        guard pthread_mutex_trylock(&m) == 0 else { return nil }
         defer { pthread_mutex_unlock(&m) }
         return try body()
     }

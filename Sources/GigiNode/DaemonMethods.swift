@@ -100,7 +100,8 @@ extension GigiDaemon {
         }
         let request = FetchRequest(input: input, peers: p["peers"]?.array?.compactMap(\.string) ?? [],
                                    output: output, overwrite: p["overwrite"]?.bool ?? false,
-                                   reuseLocalChunks: !(p["no_reuse"]?.bool ?? false))
+                                   reuseLocalChunks: !(p["no_reuse"]?.bool ?? false),
+                                   durable: p["fsync"]?.bool ?? false)
         let download = UUID().uuidString.lowercased()
         let bus = self.bus
         bus.publish("download_started", ["download": .string(download), "output": .string(output)])

@@ -19,14 +19,19 @@ public struct FetchRequest: Sendable {
     public var overwrite: Bool
     /// Copy chunks this node already holds under the same BLAKE3 instead of fetching them.
     public var reuseLocalChunks: Bool
+    /// Wait until the received files are on stable storage before reporting them done
+    /// (fsync before each rename, resume records after fdatasync); off, write-back is
+    /// left to the kernel, as rsync and cp do (see `Fetcher.durable`).
+    public var durable: Bool
 
     public init(input: String, peers: [String] = [], output: String, overwrite: Bool = false,
-                reuseLocalChunks: Bool = true) {
+                reuseLocalChunks: Bool = true, durable: Bool = false) {
         self.input = input
         self.peers = peers
         self.output = output
         self.overwrite = overwrite
         self.reuseLocalChunks = reuseLocalChunks
+        self.durable = durable
     }
 }
 
@@ -148,6 +153,7 @@ extension GigiNode {
         try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)
         let writer = try DownloadWriter(manifest: offered.manifest, root: request.output)
         let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description])
+        fetcher.durable = request.durable
         try await runBlocking {
             try writer.preflight(overwrite: request.overwrite, bytesNeeded: offered.manifest.totalSize)
             try fetcher.prepare(reuseLocalChunks: request.reuseLocalChunks)

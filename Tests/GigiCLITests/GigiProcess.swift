@@ -51,11 +51,17 @@ enum GigiProcess {
     }
 
     /// Starts `gigi args…`; the caller owns the returned process (for long-running commands).
+    /// `maxOpenFiles`: run under that descriptor limit (`ulimit -n`, through /bin/sh).
     static func start(_ args: [String], environment: [String: String], stdin: Pipe? = nil,
-                      stdout: Pipe = Pipe(), stderr: Pipe = Pipe()) throws -> Process {
+                      stdout: Pipe = Pipe(), stderr: Pipe = Pipe(), maxOpenFiles: Int? = nil) throws -> Process {
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        if let maxOpenFiles {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -n \(maxOpenFiles) && exec \"$0\" \"$@\"", binary.path] + args
+        } else {
+            p.executableURL = binary
+            p.arguments = args
+        }
         p.environment = environment
         p.standardInput = stdin ?? FileHandle.nullDevice
         p.standardOutput = stdout
@@ -66,9 +72,10 @@ enum GigiProcess {
 
     /// Runs `gigi args…` to completion (killed after `timeout` seconds) with optional standard input.
     static func run(_ args: [String], environment: [String: String], input: String? = nil,
-                    timeout: TimeInterval = 60) throws -> GigiResult {
+                    timeout: TimeInterval = 60, maxOpenFiles: Int? = nil) throws -> GigiResult {
         let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-        let p = try start(args, environment: environment, stdin: inPipe, stdout: outPipe, stderr: errPipe)
+        let p = try start(args, environment: environment, stdin: inPipe, stdout: outPipe, stderr: errPipe,
+                          maxOpenFiles: maxOpenFiles)
         if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try? inPipe.fileHandleForWriting.close()
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.

@@ -97,6 +97,40 @@ final class ShareFetchTests: XCTestCase {
                                                         andPath: pair.dst.appendingPathComponent("big.bin").path))
     }
 
+    /// 600 files (empty, one chunk, several chunks) under a limit of 128 descriptors on
+    /// both sides: neither keeps every file open. Fetched twice: as rsync would (write-back
+    /// left to the kernel) and with --fsync (durable, with resume records as it goes).
+    func testManyFilesUnderALowDescriptorLimitWithAndWithoutFsync() throws {
+        let pair = try makePair()
+        let tree = pair.src.appendingPathComponent("many")
+        let sizes = (0..<600).map { i in i % 50 == 0 ? 0 : i % 7 == 0 ? 300_000 + i * 997 : 1 + i * 31 }
+        for (i, size) in sizes.enumerated() {
+            try writeRandom(tree.appendingPathComponent(String(format: "d%02d/f%04d.bin", i % 12, i)), size: size)
+        }
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [tree.path], extra: ["--keep"],
+                                       maxOpenFiles: 128)
+        XCTAssertEqual(sharer.ready["files"] as? Int, 600)
+        let expectedChunks = sizes.reduce(0) { $0 + ($1 + (256 << 10) - 1) / (256 << 10) }
+        for (run, extra) in [[], ["--fsync", "--no-reuse"]].enumerated() {
+            let out = pair.dst.appendingPathComponent("run\(run)")
+            let r = try GigiProcess.run(["fetch", "--json", "--peer", sharer.loopbackAddress, "-o", out.path] + extra
+                                            + [sharer.code],
+                                        environment: GigiProcess.environment(home: pair.bob), timeout: 120,
+                                        maxOpenFiles: 128)
+            XCTAssertEqual(r.status, 0, "run \(run): \(r.stderr)")
+            XCTAssertEqual(try json(r)["network_chunks"] as? Int, expectedChunks, "run \(run)")
+            try assertSameTree(tree, out.appendingPathComponent("many"))
+            XCTAssertEqual(TransferTest.partials(in: out.appendingPathComponent("many")), [])
+        }
+        // Modes and modification times are the sharer's.
+        let a = try FileManager.default.attributesOfItem(atPath: tree.appendingPathComponent("d01/f0001.bin").path)
+        let b = try FileManager.default.attributesOfItem(
+            atPath: pair.dst.appendingPathComponent("run0/many/d01/f0001.bin").path)
+        XCTAssertEqual(a[.modificationDate] as? Date, b[.modificationDate] as? Date)
+        XCTAssertEqual(a[.posixPermissions] as? Int, b[.posixPermissions] as? Int)
+        sharer.stop()
+    }
+
     func testDirectoryTreeWithEmptyDirsSpacesAndUTF8() throws {
         let pair = try makePair()
         let tree = pair.src.appendingPathComponent("My Photos")

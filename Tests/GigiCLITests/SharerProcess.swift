@@ -20,10 +20,12 @@ final class SharerProcess: @unchecked Sendable {
     var loopbackAddress: String { addresses.first { $0.hasPrefix("/ip4/127.") } ?? addresses[0] }
 
     /// Starts `gigi share --json --listen /ip4/127.0.0.1/tcp/0 extra... paths...` and waits for "ready".
-    init(test: XCTestCase, home: URL, paths: [String], extra: [String] = [], timeout: TimeInterval = 60) throws {
+    init(test: XCTestCase, home: URL, paths: [String], extra: [String] = [], timeout: TimeInterval = 60,
+         maxOpenFiles: Int? = nil) throws {
         let out = Pipe(), err = Pipe()
         let args = ["share", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"] + extra + paths
-        process = try GigiProcess.start(args, environment: GigiProcess.environment(home: home), stdout: out, stderr: err)
+        process = try GigiProcess.start(args, environment: GigiProcess.environment(home: home), stdout: out, stderr: err,
+                                        maxOpenFiles: maxOpenFiles)
         let p = process
         test.addTeardownBlock {
             if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }

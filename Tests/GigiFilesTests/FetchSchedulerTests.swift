@@ -71,4 +71,47 @@ final class FetchSchedulerTests: XCTestCase {
         XCTAssertEqual(requested(s.nextActions()), Array(0..<8))
         XCTAssertEqual(s.received(chunk: 5, from: "a", valid: true), [])   // late answer ignored
     }
+
+    func testWindowCountsBytesSoSmallChunksKeepManyInFlight() {
+        let cs = 256 << 10
+        // 10 KiB chunks (a share of small files): the initial window of 8 full chunks
+        // (2 MiB) holds 204 requests, not 8.
+        var s = FetchScheduler<String>(verified: ChunkBitmap(count: 1000), chunkSize: cs, length: { _ in 10 << 10 })
+        s.addProvider("a")
+        XCTAssertEqual(requested(s.nextActions()).count, (8 * cs + (10 << 10) - 1) / (10 << 10))
+        // Full chunks: 8 of them, as before.
+        var f = FetchScheduler<String>(verified: ChunkBitmap(count: 100), chunkSize: cs, length: { _ in cs })
+        f.addProvider("a")
+        XCTAssertEqual(requested(f.nextActions()), Array(0..<8))
+        _ = f.received(chunk: 0, from: "a", valid: true)
+        XCTAssertEqual(f.window(of: "a"), 9)
+    }
+
+    func testTinyChunksCostAMinimumSoTheCountStaysBounded() {
+        let cs = 256 << 10
+        var config = FetchSchedulerConfig()
+        config.minCostDivisor = 32
+        var s = FetchScheduler<String>(verified: ChunkBitmap(count: 100_000), config: config, chunkSize: cs,
+                                       length: { _ in 1 })
+        s.addProvider("a")
+        // Each 1-byte chunk costs 8 KiB of the 2 MiB window: 256 requests at first...
+        XCTAssertEqual(requested(s.nextActions()).count, 8 * 32)
+        // ...and never more than maxWindow × minCostDivisor, however many arrive.
+        for c in 0..<256 { _ = s.received(chunk: c, from: "a", valid: true) }
+        XCTAssertEqual(s.inFlightCount, 0)
+        XCTAssertLessThanOrEqual(requested(s.nextActions()).count, config.maxWindow * 32)
+    }
+
+    func testRequestsForAStreamStopAtItsBudget() {
+        let cs = 256 << 10
+        var s = FetchScheduler<String>(verified: ChunkBitmap(count: 100), chunkSize: cs, length: { _ in cs })
+        s.addProvider("a")
+        // Two streams share the provider's 8-chunk window: 6 chunks' budget each.
+        let first = s.nextRequests(for: "a", budget: 6 * cs)
+        XCTAssertEqual(first, Array(0..<6))
+        XCTAssertEqual(s.nextRequests(for: "a", budget: 6 * cs), [6, 7])   // the window's rest
+        XCTAssertEqual(s.nextRequests(for: "a", budget: 6 * cs), [])
+        _ = s.received(chunk: 0, from: "a", valid: true)                    // window 9, 8 in flight
+        XCTAssertEqual(s.nextRequests(for: "a", budget: cs), [8])
+    }
 }

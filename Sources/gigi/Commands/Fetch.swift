@@ -16,6 +16,13 @@ struct Fetch: AsyncParsableCommand {
             when the same command runs again, and chunks this machine already holds \
             (say, an older version of the file) are copied instead of fetched.
 
+            Like rsync and cp, gigi leaves writing the received files to disk to the \
+            kernel: they are complete and verified when it finishes, and a power cut in \
+            the next seconds can still lose them. With --fsync it waits until they are on \
+            stable storage, and records resume progress as it goes. A file that replaces \
+            an existing one is always synced before the rename, so a crash leaves the old \
+            version or the new one, never a broken file.
+
             The code may be given as an argument, but other users can read the command \
             line: without one, gigi reads GIGI_CODE or asks for it on the terminal.
             """)
@@ -38,6 +45,9 @@ struct Fetch: AsyncParsableCommand {
     @Flag(name: .long, help: "Fetch every chunk over the network, even ones held locally.")
     var noReuse = false
 
+    @Flag(name: .long, help: "Wait until the received files are on stable storage before finishing.")
+    var fsync = false
+
     @OptionGroup var global: GlobalOptions
     @OptionGroup var lan: LANOptions
 
@@ -58,7 +68,7 @@ struct Fetch: AsyncParsableCommand {
         let out = JSONLines(enabled: global.json)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Fetching")
         let request = FetchRequest(input: input, peers: peer, output: output, overwrite: overwrite,
-                                   reuseLocalChunks: !noReuse)
+                                   reuseLocalChunks: !noReuse, durable: fsync)
         let started = Date()
         let jsonProgress = ProgressThrottle()
         let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in
@@ -117,7 +127,7 @@ struct Fetch: AsyncParsableCommand {
         defer { progress.cancel() }
         let r = try await daemon.call("fetch", ["code": .string(input), "peers": .array(peer.map(JSONValue.string)),
                                                 "output": .string(absolute), "overwrite": .bool(overwrite),
-                                                "no_reuse": .bool(noReuse)])
+                                                "no_reuse": .bool(noReuse), "fsync": .bool(fsync)])
         meter.finish()
         await daemon.close()
         report(r, seconds: max(Date().timeIntervalSince(started), 0.001), out: JSONLines(enabled: global.json))
