@@ -14,8 +14,9 @@ public struct DMInboundLimitsConfig: Sendable {
     public var maxTrackedPeers = 4096
     /// Open `/gigi/dm/2.0.0` sessions of one peer (a Gigi sender keeps one); more are reset.
     public var maxSessionsPerPeer = 2
-    /// Open sessions of all peers together. With `DMWire.maxPipelinedBytes` per session this
-    /// bounds the unanswered requests held in memory to 64 MiB.
+    /// Open sessions of all peers together. With `DMWire.maxPipelinedBytes` (plus the one
+    /// request that crosses it) per session this bounds the unanswered requests held in
+    /// memory to about 69 MiB.
     public var maxSessions = 64
 
     public init() {}

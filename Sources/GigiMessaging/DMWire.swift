@@ -48,7 +48,8 @@
 // - nick ≤ 256 bytes on the wire (displayed names are cut to 64 characters), and
 //   the answer ≤ 1 KiB: both are small by nature.
 // - CBOR nesting ≤ 4 and ≤ 64 items: a request is one flat map.
-// - a session: ≤ 256 unanswered requests and ≤ 1 MiB of them (enough for a batch that
+// - a session: ≤ 256 unanswered requests and ≤ 1 MiB of them, plus the request that
+//   crosses the 1 MiB (enough for a batch that
 //   keeps a group commit busy; bounds what one stream makes the receiver hold).
 
 import GigiCBOR
@@ -68,8 +69,8 @@ public enum DMWire {
     public static let sessionProtocolID = "/gigi/dm/2.0.0"
     /// Most unanswered requests a receiver reads on one session.
     public static let maxPipelinedRequests = 256
-    /// Most bytes of unanswered requests a receiver reads on one session (at least one
-    /// request of `maxRequestSize` is always read).
+    /// Bytes of unanswered requests after which a receiver reads no more on a session (the
+    /// request that crosses it is still taken, so one of `maxRequestSize` always fits).
     public static let maxPipelinedBytes = 1 << 20
     /// The request version this build writes and reads.
     public static let version: UInt64 = 1

@@ -101,7 +101,7 @@ public final class GigiNode: Sendable {
     let identity: P2PPrivateKey
     /// LAN discovery, when enabled.
     let lan: GigiDNSService?
-    /// Direct messages (`/gigi/dm/1.0.0`) and the outbox.
+    /// Direct messages (`/gigi/dm/2.0.0` sessions, `/gigi/dm/1.0.0`) and the outbox.
     let messaging: MessagingService
     /// LAN changes, after the node has used them (addresses, outbox); for the daemon's events.
     let lanFeed = Locked<AsyncStream<LANPeerEvent>?>(nil)
