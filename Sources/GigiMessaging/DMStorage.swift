@@ -71,6 +71,13 @@ final class DMStoreWriter: Sendable {
     /// Enqueues `body` (at once, in order with earlier submissions); the ticket gives its result.
     func submit<R: Sendable>(_ body: @escaping @Sendable (LMDBWriteTransaction) throws -> R) -> DMWriteTicket<R> {
         let ticket = DMWriteTicket<R>()
+        submit(body, to: ticket)
+        return ticket
+    }
+
+    /// Enqueues `body`, whose result completes `ticket` (made earlier, e.g. by a write that
+    /// was held back to join a later one).
+    func submit<R: Sendable>(_ body: @escaping @Sendable (LMDBWriteTransaction) throws -> R, to ticket: DMWriteTicket<R>) {
         let box = ResultBox<R>()
         let pending = Pending(operation: { txn in box.value = try body(txn) }, done: { result in
             ticket.complete(result.map { box.value! })
@@ -82,7 +89,6 @@ final class DMStoreWriter: Sendable {
             return true
         }
         if start { queue.async { [self] in drain() } }
-        return ticket
     }
 
     /// Runs `body` in a write transaction (maybe shared with other writes) and returns its result.
@@ -128,6 +134,8 @@ final class DMStoreWriter: Sendable {
 
 /// The result of one `DMStoreWriter.submit`, available once its transaction committed.
 final class DMWriteTicket<R: Sendable>: Sendable {
+    init() {}
+
     private struct State: Sendable {
         var result: Result<R, any Error>?
         var waiters: [CheckedContinuation<R, any Error>] = []

@@ -69,6 +69,11 @@ public struct MessagingConfig: Sendable {
     /// Encoded requests of new messages kept in memory (all peers) so they go out without
     /// waiting for their commit or re-reading the store; beyond, they are read from the outbox.
     public var maxCachedPayloadBytes = 8 << 20
+    /// A new message's queued record waits this long for the acknowledgement, to be
+    /// committed in one transaction with the delivery record (one commit instead of two);
+    /// without an answer by then it is committed on its own. `send` answers only after it
+    /// is committed either way. Zero: commit at once.
+    public var queuedCommitDelay: Duration = .milliseconds(100)
     /// Most undelivered messages in the outbox; `send` throws `outboxFull` beyond.
     public var maxOutbox = 100_000
     /// Undelivered events kept per `events` subscriber (the newest).
@@ -195,6 +200,12 @@ public actor MessagingService {
         let expires: Date
     }
 
+    struct DeferredWrite {
+        let body: @Sendable (LMDBWriteTransaction) throws -> Void
+        let ticket: DMWriteTicket<Void>
+        let timer: UInt64
+    }
+
     struct Waiter {
         let continuation: CheckedContinuation<DMSendResult, Never>
         let info: DMInfo
@@ -216,6 +227,8 @@ public actor MessagingService {
         var payloads: [[UInt8]: [UInt8]] = [:]
         /// Results that came before `send` saw its own commit (it returns them at once).
         var early: [[UInt8]: DMSendResult] = [:]
+        /// Queued records held back to join the delivery record's transaction (`queuedCommitDelay`).
+        var deferred: [[UInt8]: DeferredWrite] = [:]
         /// A session worker waiting for work; `workPending` records a wake-up while it was busy.
         var wake: CheckedContinuation<Void, Never>?
         var workPending = false
@@ -328,6 +341,7 @@ public actor MessagingService {
         watchdogLoop?.cancel()
         await watchdog.close()
         for w in workers { await w.value }
+        for (peer, q) in queues where !q.deferred.isEmpty { flushDeferred(peer, Array(q.deferred.keys)) }
         // Every write submitted so far (a `send` waiting for its commit) finishes before the store may close.
         await writer.barrier()
         let clock = ContinuousClock()
@@ -386,9 +400,17 @@ public actor MessagingService {
             cachedPayloadBytes += payload.count
         }
         let store = self.store
-        let ticket = writer.submit { txn in
+        let write: @Sendable (LMDBWriteTransaction) throws -> Void = { txn in
             try store.messages.put(record, for: key, in: txn)
             try store.outbox.put(outboxRecord, for: id, in: txn)
+        }
+        let ticket = DMWriteTicket<Void>()
+        if queues[peer]!.payloads[id] != nil, config.queuedCommitDelay > .zero {
+            // Sent from the cached payload; committed with its result, or at the delay.
+            let timer = watchdog.arm(after: config.queuedCommitDelay) { [self] in await flushDeferred(peer, [id]) }
+            queues[peer]!.deferred[id] = DeferredWrite(body: write, ticket: ticket, timer: timer)
+        } else {
+            writer.submit(write, to: ticket)
         }
         kick(peer, force: true)
         do {
@@ -601,6 +623,8 @@ public actor MessagingService {
     }
 
     func workerFinished(_ peer: PeerID) {
+        // No answer can come now for what waits to join one: commit it on its own.
+        if let held = queues[peer]?.deferred.keys, !held.isEmpty { flushDeferred(peer, Array(held)) }
         guard var q = queues[peer] else { return }
         q.worker = nil
         q.wake = nil
@@ -639,6 +663,7 @@ public actor MessagingService {
     /// then commit the result.
     private nonisolated func deliver(_ ref: Ref, to peer: PeerID, on opened: P2PStream? = nil) async {
         let outcome = await attempt(ref, to: peer, payload: await cachedPayload(peer, ref.id), on: opened)
+        await flushDeferred(peer, [ref.id])
         let store = self.store
         let record: MessageRecord?
         do {
@@ -774,6 +799,16 @@ public actor MessagingService {
     private func removeFromOutbox(_ peer: PeerID, _ id: [UInt8]) {
         if queues[peer]?.live.removeValue(forKey: id) != nil { outboxCount -= 1 }
         if let p = queues[peer]?.payloads.removeValue(forKey: id) { cachedPayloadBytes -= p.count }
+    }
+
+    /// Submits the held-back queued records of these messages (before any later write about
+    /// them: the writer commits in submission order).
+    func flushDeferred(_ peer: PeerID, _ ids: [[UInt8]]) {
+        for id in ids {
+            guard let d = queues[peer]?.deferred.removeValue(forKey: id) else { continue }
+            watchdog.disarm(d.timer)
+            writer.submit(d.body, to: d.ticket)
+        }
     }
 
     /// The cached encoded request of message `id`, if any.

@@ -193,6 +193,7 @@ extension MessagingService {
             }
             var notSent: [Ref] = []
             for ref in refs where !inflight.push(ref) { notSent.append(ref) }
+            if !notSent.isEmpty { await flushDeferred(peer, notSent.map(\.id)) }
             if !gone.isEmpty || !notSent.isEmpty {
                 await attemptsFinished(peer, gone.map { ($0, .gone) } + notSent.map { ($0, .transient("the session ended", written: false)) },
                                        records: Array(repeating: nil, count: gone.count + notSent.count))
@@ -236,6 +237,7 @@ extension MessagingService {
                 if !results.isEmpty {
                     progress.answered(results.count)
                     let items = results
+                    await flushDeferred(peer, items.map(\.0.id))
                     let ticket = writer.submit { txn in try items.map { try Self.record($0.1, of: $0.0, in: txn, store: store) } }
                     commits.addTask { [self] in
                         let records = try? await ticket.value()
@@ -254,6 +256,7 @@ extension MessagingService {
             let rest = inflight.finish()
             if !rest.isEmpty {
                 let items = rest.map { ($0, Outcome.transient(endReason, written: true)) }
+                await flushDeferred(peer, rest.map(\.id))
                 let records = try? await writer.perform { txn in
                     try items.map { try Self.record($0.1, of: $0.0, in: txn, store: store) }
                 }

@@ -218,4 +218,31 @@ final class MessagingSessionsTests: XCTestCase {
         await a.shutdown()
         await b.shutdown()
     }
+
+    func testQueuedRecordsCommittedAloneOrWithTheirDeliveryBothEndDelivered() async throws {
+        for delay in [Duration.zero, .milliseconds(100), .seconds(30)] {
+            var config = MessagingConfig()
+            config.queuedCommitDelay = delay
+            let a = try await makeNode(self, config: config)
+            let b = try await makeNode(self)
+            await introduce(a, to: b)
+            let delivered = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<200 { group.addTask { try await a.service.send(text: "m \(i)", to: b.peerID).isDelivered } }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            XCTAssertEqual(delivered, 200, "delay \(delay)")
+            // Answered delivered only with both records on disk: the history says so, the outbox is empty.
+            XCTAssertEqual(Set(try a.service.messages(with: b.peerID.description, limit: 1000).map(\.status)), [.delivered])
+            XCTAssertEqual(try a.store.read { try a.store.outbox.count(in: $0) }, 0)
+            // Nobody answers: the held-back record is committed when the round fails, long before 30 s.
+            let nobody = P2PPrivateKey().peerID
+            let start = ContinuousClock.now
+            let r = try await a.service.send(text: "into the void", to: nobody)
+            XCTAssertTrue(r.isQueued)
+            XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
+            XCTAssertEqual(try a.store.read { try a.store.outbox.count(in: $0) }, 1, "queued means committed")
+            await a.shutdown()
+            await b.shutdown()
+        }
+    }
 }
