@@ -22,10 +22,12 @@
 //
 // Durability: `send` answers only after its message and outbox record are committed, and
 // `delivered` only after the delivery record is committed; the receiver acknowledges only
-// after storing. The network send of a new message does not wait for its own commit (it
-// is submitted first, and the writer commits in submission order, so the delivery record
-// can never land before it): a crash in between may leave the peer holding a message
-// whose `send` never answered, never the reverse.
+// after storing. The network send of a new message does not wait for its own commit: its
+// queued record is held back up to `queuedCommitDelay` to share the delivery record's
+// transaction, and is always submitted before any other write about the message (the
+// writer commits in submission order, so the delivery record can never land before it).
+// A crash in between may leave the peer holding a message whose `send` never answered,
+// never the reverse.
 
 import GigiBase
 import GigiStore
