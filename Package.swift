@@ -171,7 +171,7 @@ let package = Package(
                     resources: [.copy("Vectors")], swiftSettings: strict),
         // GigiFiles/P2PHost for the lying-sharer test double (MaliciousSharerTests).
         .testTarget(name: "GigiCLITests",
-                    dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiFiles", "P2PCore", "P2PHost",
+                    dependencies: ["GigiBase", "GigiCBOR", "GigiCrypto", "GigiFiles", "GigiNode", "P2PCore", "P2PHost",
                                    .product(name: "NIOCore", package: "swift-nio")],
                     swiftSettings: strict),
     ]

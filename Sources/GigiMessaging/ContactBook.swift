@@ -221,7 +221,9 @@ public struct ContactBook: Sendable {
     }
 
     static func trimmed(_ s: String) -> String {
-        String(s.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        guard let first = s.firstIndex(where: { !$0.isWhitespace }),
+              let last = s.lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return first == s.startIndex && s.index(after: last) == s.endIndex ? s : String(s[first...last])
     }
 
     static func validatedAddresses(_ addresses: [Multiaddr], for peer: PeerID) throws -> [Multiaddr] {

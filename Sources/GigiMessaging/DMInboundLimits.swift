@@ -12,6 +12,12 @@ public struct DMInboundLimitsConfig: Sendable {
     public var refillPerSecond: Double = 10_000
     /// Peers tracked at once; idle peers with a full bucket are forgotten first.
     public var maxTrackedPeers = 4096
+    /// Open `/gigi/dm/2.0.0` sessions of one peer (a Gigi sender keeps one); more are reset.
+    public var maxSessionsPerPeer = 2
+    /// Open sessions of all peers together. With `DMWire.maxPipelinedBytes` (plus the one
+    /// request that crosses it) per session this bounds the unanswered requests held in
+    /// memory to about 69 MiB.
+    public var maxSessions = 64
 
     public init() {}
 }
@@ -30,12 +36,14 @@ struct DMInboundLimits {
 
     private struct PeerState {
         var active = 0
+        var sessions = 0
         var tokens: Double
         var updated: Double
     }
 
     let config: DMInboundLimitsConfig
     private var peers: [String: PeerState] = [:]
+    private(set) var sessionCount = 0
 
     init(config: DMInboundLimitsConfig) {
         self.config = config
@@ -51,6 +59,39 @@ struct DMInboundLimits {
         guard peers[peer]!.active < config.maxConcurrentStreamsPerPeer else { return .tooManyStreams }
         peers[peer]!.active += 1
         return .admitted
+    }
+
+    /// Admits one session of `peer` (it also counts as one of the peer's streams).
+    mutating func admitSession(_ peer: String, now: Double) -> Admission {
+        guard sessionCount < config.maxSessions else { return .tooManyPeers }
+        if let s = peers[peer], s.sessions >= config.maxSessionsPerPeer { return .tooManyStreams }
+        let admission = admitStream(peer, now: now)
+        if admission == .admitted {
+            peers[peer]!.sessions += 1
+            sessionCount += 1
+        }
+        return admission
+    }
+
+    /// Ends a session admitted by `admitSession`.
+    mutating func releaseSession(_ peer: String) {
+        if var s = peers[peer], s.sessions > 0 {
+            s.sessions -= 1
+            peers[peer] = s
+            sessionCount -= 1
+        }
+        releaseStream(peer)
+    }
+
+    /// Takes up to `count` tokens for requests of `peer`; returns how many it got.
+    mutating func takeTokens(_ peer: String, _ count: Int, now: Double) -> Int {
+        guard var s = peers[peer], count > 0 else { return 0 }
+        s.tokens = min(config.burst, s.tokens + max(0, now - s.updated) * config.refillPerSecond)
+        s.updated = now
+        let granted = min(count, Int(s.tokens.rounded(.down)))
+        s.tokens -= Double(granted)
+        peers[peer] = s
+        return granted
     }
 
     /// Ends a stream admitted by `admitStream`.

@@ -15,19 +15,29 @@ final class DMWatchdog: Sendable {
     private struct State: Sendable {
         var next: UInt64 = 0
         var entries: [UInt64: Entry] = [:]
+        var closed = false
     }
 
     private let state = NIOLockedValueBox(State())
     private let clock = ContinuousClock()
 
     /// Runs `action` once `timeout` has passed, unless disarmed first. Returns the token.
+    /// After `close`, the action runs at once instead (nothing may outlive a stopped service).
     func arm(after timeout: Duration, _ action: @escaping Action) -> UInt64 {
         let deadline = clock.now + timeout
-        return state.withLockedValue { s in
+        let (token, closed) = state.withLockedValue { s -> (UInt64, Bool) in
             s.next += 1
-            s.entries[s.next] = Entry(deadline: deadline, action: action)
-            return s.next
+            if !s.closed { s.entries[s.next] = Entry(deadline: deadline, action: action) }
+            return (s.next, s.closed)
         }
+        if closed { Task { await action() } }
+        return token
+    }
+
+    /// Fires every deadline now and every later one as soon as it is armed.
+    func close() async {
+        state.withLockedValue { $0.closed = true }
+        await fire(all: true)
     }
 
     /// Cancels a deadline; false if it already fired (or never existed).

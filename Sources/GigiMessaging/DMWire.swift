@@ -1,8 +1,22 @@
-// Direct messages, `/gigi/dm/1.0.0`: the wire format (pure; no sockets, no clock).
+// Direct messages, `/gigi/dm/1.0.0` and `/gigi/dm/2.0.0`: the wire format (pure; no
+// sockets, no clock).
 //
-// One request per libp2p stream. The sender opens a stream, writes one
-// unsigned-varint length-prefixed CBOR request and half-closes; the receiver
-// answers with one length-prefixed CBOR answer and closes.
+// `/gigi/dm/1.0.0`: one request per libp2p stream. The sender opens a stream, writes one
+// unsigned-varint length-prefixed CBOR request and half-closes; the receiver answers with
+// one length-prefixed CBOR answer and closes.
+//
+// `/gigi/dm/2.0.0` (a session): the same requests and answers, many per stream. The
+// sender writes length-prefixed requests back to back without waiting (pipelining);
+// the receiver answers each one, in the order the requests came, with a length-prefixed
+// answer. A sender has at most `maxPipelinedRequests` requests unanswered on a session
+// (the receiver reads no further than that, and no further than
+// `maxPipelinedBytes` of unanswered requests: Yamux flow control then holds the sender
+// back). The sender half-closes when it has nothing more to send; the receiver answers
+// what it read, then half-closes. A request whose announced length exceeds
+// `maxRequestSize` is answered `too_large` and ends the session (the receiver does not
+// read it); every other refusal is answered and the session goes on. A receiver may
+// reset a session that stalls in the middle of a request or stays idle too long.
+// Senders propose 2.0.0 first and fall back to 1.0.0 (older peers); receivers serve both.
 //
 //     request  = { "v": 1, "id": bstr .size 16, "text": tstr, "sent_at": uint (ms since 1970),
 //                  ? "nick": tstr, ? "reply_to": bstr .size 16 }
@@ -20,7 +34,9 @@
 // Goals: retries are safe (the receiver stores an id once and acknowledges it again),
 // every size is bounded before anything is allocated, a malformed or hostile request
 // costs the receiver one small answer, and the format is plain CBOR a GUI or another
-// implementation can speak.
+// implementation can speak. Sessions exist for speed: no stream opening and protocol
+// negotiation per message, and a receiver that stores everything it has read in one
+// transaction (one fsync for a whole batch).
 // Non-goals: end-to-end encryption beyond the Noise channel (the connection already
 // authenticates both peers and encrypts), attachments (files go over shares), group
 // messages (GossipSub, see DESIGN.md), read receipts.
@@ -32,8 +48,12 @@
 // - nick ≤ 256 bytes on the wire (displayed names are cut to 64 characters), and
 //   the answer ≤ 1 KiB: both are small by nature.
 // - CBOR nesting ≤ 4 and ≤ 64 items: a request is one flat map.
+// - a session: ≤ 256 unanswered requests and ≤ 1 MiB of them, plus the request that
+//   crosses the 1 MiB (enough for a batch that
+//   keeps a group commit busy; bounds what one stream makes the receiver hold).
 
 import GigiCBOR
+import NIOCore
 import P2PCore
 
 #if canImport(FoundationEssentials)
@@ -45,6 +65,13 @@ import Foundation
 /// Constants and codec of `/gigi/dm/1.0.0`.
 public enum DMWire {
     public static let protocolID = "/gigi/dm/1.0.0"
+    /// Many requests per stream, pipelined (see the top of this file).
+    public static let sessionProtocolID = "/gigi/dm/2.0.0"
+    /// Most unanswered requests a receiver reads on one session.
+    public static let maxPipelinedRequests = 256
+    /// Bytes of unanswered requests after which a receiver reads no more on a session (the
+    /// request that crosses it is still taken, so one of `maxRequestSize` always fits).
+    public static let maxPipelinedBytes = 1 << 20
     /// The request version this build writes and reads.
     public static let version: UInt64 = 1
     public static let idLength = 16
@@ -96,8 +123,19 @@ public enum DMWire {
 
     // MARK: Requests
 
+    /// The deterministic encoding (RFC 8949 §4.2.1: keys in bytewise order of their
+    /// encodings, absent optionals left out), the same bytes `CBOREncoder` writes for the
+    /// type, written directly: the sender encodes every message once.
     public static func encode(_ request: DMRequest) throws -> [UInt8] {
-        try CBOREncoder().encode(request)
+        var w = CBORWriter(capacity: request.text.utf8.count + (request.nick?.utf8.count ?? 0) + 64)
+        w.writeMapHeader(count: 4 + (request.nick == nil ? 0 : 1) + (request.replyTo == nil ? 0 : 1))
+        w.writeText("v"); w.writeUnsigned(request.v)
+        w.writeText("id"); w.writeBytes(request.id)
+        if let nick = request.nick { w.writeText("nick"); w.writeText(nick) }
+        w.writeText("text"); w.writeText(request.text)
+        w.writeText("sent_at"); w.writeUnsigned(request.sentAt)
+        if let replyTo = request.replyTo { w.writeText("reply_to"); w.writeBytes(replyTo) }
+        return w.bytes
     }
 
     /// Decodes and validates a request. Throws `Rejection` (never anything else).
@@ -177,6 +215,41 @@ public enum DMWire {
             throw DMWireError("answer without received_at or error")
         }
         return .acknowledged(id: id, receivedAt: receivedAt)
+    }
+}
+
+// MARK: - Session framing
+
+/// One length-prefixed message taken from the front of a session's received bytes.
+public enum DMFrame: Equatable, Sendable {
+    /// A complete message (without its prefix).
+    case message([UInt8])
+    /// The prefix announces more than the limit (the body is not read).
+    case tooLarge(Int)
+    /// The length prefix is not a valid varint.
+    case malformed
+}
+
+extension DMWire {
+    /// Takes the next complete length-prefixed message off `buffer`; nil when more bytes
+    /// are needed. A message over `maxSize`, or a broken prefix, is reported without
+    /// consuming anything (the session ends there).
+    public static func nextFrame(_ buffer: inout ByteBuffer, maxSize: Int) -> DMFrame? {
+        let view = buffer.readableBytesView
+        let decoded: (value: UInt64, length: Int)?
+        // One byte past the longest varint, so an overlong one is an error rather than "more needed".
+        do { decoded = try Varint.decode(view.prefix(Varint.maxBytes + 1)) } catch { return .malformed }
+        guard let (length, prefix) = decoded else { return nil }
+        guard length <= UInt64(maxSize) else { return .tooLarge(Int(clamping: length)) }
+        guard view.count >= prefix + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: prefix)
+        return .message(buffer.readBytes(length: Int(length))!)
+    }
+
+    /// Appends `varint(bytes.count) ‖ bytes` to `buffer`.
+    public static func appendFrame(_ bytes: [UInt8], to buffer: inout ByteBuffer) {
+        Varint.write(UInt64(bytes.count), to: &buffer)
+        buffer.writeBytes(bytes)
     }
 }
 

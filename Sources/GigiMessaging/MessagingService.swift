@@ -11,12 +11,23 @@
 // delivery through third parties (store-and-forward relays).
 //
 // Delivery: each peer with undelivered messages gets one worker task while it is being
-// tried. The worker sends the peer's outbox in id order with up to `window` requests in
-// flight (one stream each); the first transient failure stops the round and the peer is
+// tried. The worker opens one `/gigi/dm/2.0.0` session (MessagingSessions.swift) and
+// pipelines the peer's outbox on it in id order, up to `sessionWindow` requests
+// unanswered; a peer that only speaks `/gigi/dm/1.0.0` gets one stream per message, up to
+// `window` in flight. The first transient failure stops the round and the peer is
 // retried with exponential backoff (1 s doubling to 5 min), or at once when
-// `peerReachable` is called (discovery, a new connection). Acknowledgements and stores are
-// committed in shared LMDB transactions (`DMStoreWriter`), so one fsync covers many
-// messages.
+// `peerReachable` is called (discovery, a new connection). Stores and acknowledgements are
+// committed in shared LMDB transactions (`DMStoreWriter`), so one fsync covers everything
+// that arrived meanwhile.
+//
+// Durability: `send` answers only after its message and outbox record are committed, and
+// `delivered` only after the delivery record is committed; the receiver acknowledges only
+// after storing. The network send of a new message does not wait for its own commit: its
+// queued record is held back up to `queuedCommitDelay` to share the delivery record's
+// transaction, and is always submitted before any other write about the message (the
+// writer commits in submission order, so the delivery record can never land before it).
+// A crash in between may leave the peer holding a message whose `send` never answered,
+// never the reverse.
 
 import GigiBase
 import GigiStore
@@ -46,9 +57,25 @@ public struct MessagingConfig: Sendable {
     /// Backoff between delivery rounds to a peer: base, doubling, capped.
     public var retryBase: TimeInterval = 1
     public var retryCap: TimeInterval = 300
-    /// Requests in flight per peer (each on its own stream). Below the receiver's
-    /// concurrent-stream limit (64) and Yamux's inbound stream limit (256).
+    /// Requests in flight per peer to a peer that only speaks `/gigi/dm/1.0.0` (each on its
+    /// own stream). Below the receiver's concurrent-stream limit (64) and Yamux's inbound
+    /// stream limit (256).
     public var window = 32
+    /// Requests unanswered on a `/gigi/dm/2.0.0` session (at most `DMWire.maxPipelinedRequests`
+    /// are read by the receiver; more wait in flow control).
+    public var sessionWindow = DMWire.maxPipelinedRequests
+    /// A sender's session with nothing to send stays open this long for the next message.
+    public var sessionLinger: Duration = .seconds(2)
+    /// A receiver resets a session that sends nothing for this long between requests.
+    public var sessionIdleTimeout: Duration = .seconds(60)
+    /// Encoded requests of new messages kept in memory (all peers) so they go out without
+    /// waiting for their commit or re-reading the store; beyond, they are read from the outbox.
+    public var maxCachedPayloadBytes = 8 << 20
+    /// A new message's queued record waits this long for the acknowledgement, to be
+    /// committed in one transaction with the delivery record (one commit instead of two);
+    /// without an answer by then it is committed on its own. `send` answers only after it
+    /// is committed either way. Zero: commit at once.
+    public var queuedCommitDelay: Duration = .milliseconds(100)
     /// Most undelivered messages in the outbox; `send` throws `outboxFull` beyond.
     public var maxOutbox = 100_000
     /// Undelivered events kept per `events` subscriber (the newest).
@@ -175,7 +202,13 @@ public actor MessagingService {
         let expires: Date
     }
 
-    private struct Waiter {
+    struct DeferredWrite {
+        let body: @Sendable (LMDBWriteTransaction) throws -> Void
+        let ticket: DMWriteTicket<Void>
+        let timer: UInt64
+    }
+
+    struct Waiter {
         let continuation: CheckedContinuation<DMSendResult, Never>
         let info: DMInfo
         let timer: UInt64
@@ -184,14 +217,23 @@ public actor MessagingService {
     }
 
     /// One peer's outbox.
-    private struct PeerQueue {
+    struct PeerQueue {
         /// Id order; delivered entries are skipped (and dropped when a round restarts).
         var order: [Ref] = []
         var cursor = 0
         var live: [[UInt8]: Ref] = [:]
         var inFlight: Set<[UInt8]> = []
-        /// Not yet committed by `send` (the worker waits at such an entry).
+        /// Not yet committed by `send` (the worker waits at such an entry unless its payload is cached).
         var uncommitted: Set<[UInt8]> = []
+        /// Encoded requests of new messages (see `maxCachedPayloadBytes`).
+        var payloads: [[UInt8]: [UInt8]] = [:]
+        /// Results that came before `send` saw its own commit (it returns them at once).
+        var early: [[UInt8]: DMSendResult] = [:]
+        /// Queued records held back to join the delivery record's transaction (`queuedCommitDelay`).
+        var deferred: [[UInt8]: DeferredWrite] = [:]
+        /// A session worker waiting for work; `workPending` records a wake-up while it was busy.
+        var wake: CheckedContinuation<Void, Never>?
+        var workPending = false
         var waiters: [[UInt8]: Waiter] = [:]
         var attempts = 0
         var nextAttempt = Date.distantPast
@@ -200,13 +242,16 @@ public actor MessagingService {
         var lastError: String?
     }
 
-    private var running = false
+    var running = false
     private var stopped = false
     private var idGenerator = DMMessageIDGenerator()
-    private var limits: DMInboundLimits
-    private var activeInbound = 0
-    private var queues: [PeerID: PeerQueue] = [:]
+    var limits: DMInboundLimits
+    var activeInbound = 0
+    var queues: [PeerID: PeerQueue] = [:]
     private var outboxCount = 0
+    private var cachedPayloadBytes = 0
+    /// Peers whose last stream chose `/gigi/dm/1.0.0` (no sessions); cleared beyond 4096.
+    var legacyPeers: Set<PeerID> = []
     private var maintenance: Task<Void, Never>?
     private var watchdogLoop: Task<Void, Never>?
     private var hostEvents: Task<Void, Never>?
@@ -256,6 +301,7 @@ public actor MessagingService {
         }
         running = true
         await host.setHandler(DMWire.protocolID) { [self] stream in await serveInbound(stream) }
+        await host.setHandler(DMWire.sessionProtocolID) { [self] stream in await serveSession(stream) }
         let events = host.events
         hostEvents = Task { [self] in
             for await event in events {
@@ -284,15 +330,22 @@ public actor MessagingService {
         running = false
         stopped = true
         await host.removeHandler(DMWire.protocolID)
+        await host.removeHandler(DMWire.sessionProtocolID)
         maintenance?.cancel()
         hostEvents?.cancel()
         let workers = queues.values.compactMap(\.worker)
         for w in workers { w.cancel() }
-        for peer in Array(queues.keys) { resolveWaiters(of: peer, reason: "messaging stopped") }
+        for peer in Array(queues.keys) {
+            wakeWorker(peer)
+            resolveWaiters(of: peer, reason: "messaging stopped")
+        }
         // Ends every attempt and inbound read in progress (their streams are reset).
         watchdogLoop?.cancel()
-        await watchdog.fire(all: true)
+        await watchdog.close()
         for w in workers { await w.value }
+        for (peer, q) in queues where !q.deferred.isEmpty { flushDeferred(peer, Array(q.deferred.keys)) }
+        // Every write submitted so far (a `send` waiting for its commit) finishes before the store may close.
+        await writer.barrier()
         let clock = ContinuousClock()
         let deadline = clock.now + config.readTimeout + .seconds(1)
         while activeInbound > 0, clock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
@@ -337,25 +390,47 @@ public actor MessagingService {
         let outboxRecord = OutboxRecord(recipient: conversation, messageKey: key, payload: payload,
                                         nextAttempt: now, expires: expires)
         let ref = Ref(id: id, key: key, expires: expires)
-        // In the queue before the commit, so concurrent sends keep id order; the worker waits at it.
+        // In the queue and submitted to the writer in one actor turn, so concurrent sends keep
+        // id order and any later write about this message commits after this one. With its
+        // payload cached the worker may send it before the commit finishes.
         outboxCount += 1
         queues[peer, default: PeerQueue()].order.append(ref)
         queues[peer]!.live[id] = ref
         queues[peer]!.uncommitted.insert(id)
+        if cachedPayloadBytes + payload.count <= config.maxCachedPayloadBytes {
+            queues[peer]!.payloads[id] = payload
+            cachedPayloadBytes += payload.count
+        }
         let store = self.store
+        let write: @Sendable (LMDBWriteTransaction) throws -> Void = { txn in
+            try store.messages.put(record, for: key, in: txn)
+            try store.outbox.put(outboxRecord, for: id, in: txn)
+        }
+        let ticket = DMWriteTicket<Void>()
+        if queues[peer]!.payloads[id] != nil, config.queuedCommitDelay > .zero {
+            // Sent from the cached payload; committed with its result, or at the delay.
+            let timer = watchdog.arm(after: config.queuedCommitDelay) { [self] in await flushDeferred(peer, [id]) }
+            queues[peer]!.deferred[id] = DeferredWrite(body: write, ticket: ticket, timer: timer)
+        } else {
+            writer.submit(write, to: ticket)
+        }
+        kick(peer, force: true)
         do {
-            try await writer.perform { txn in
-                try store.messages.put(record, for: key, in: txn)
-                try store.outbox.put(outboxRecord, for: id, in: txn)
-            }
+            try await ticket.value()
         } catch {
             queues[peer]?.uncommitted.remove(id)
-            if queues[peer]?.live.removeValue(forKey: id) != nil { outboxCount -= 1 }
+            queues[peer]?.early.removeValue(forKey: id)
+            removeFromOutbox(peer, id)
             kick(peer, force: false)
             throw error
         }
         queues[peer]?.uncommitted.remove(id)
         let info = DMInfo(peer: conversation, record: record, unread: false)
+        if let early = queues[peer]?.early.removeValue(forKey: id) {
+            if case .queued(let i, let reason) = early { emit(.queued(i, reason: reason)) }
+            dropIfIdle(peer)
+            return early
+        }
         guard running, queues[peer]?.live[id] != nil else {
             return .queued(info, reason: "messaging stopped")
         }
@@ -370,6 +445,7 @@ public actor MessagingService {
 
     /// The node saw `peer` (a connection, a discovery announcement): deliver its outbox now.
     public func peerReachable(_ peer: PeerID) {
+        legacyPeers.remove(peer)
         guard running, queues[peer] != nil else { return }
         queues[peer]!.attempts = 0
         queues[peer]!.nextAttempt = .distantPast
@@ -490,15 +566,16 @@ public actor MessagingService {
 
     /// Starts the peer's worker unless it runs, the queue is empty, its head awaits its
     /// commit, or (without `force`) the peer is in backoff.
-    private func kick(_ peer: PeerID, force: Bool) {
-        guard running, var q = queues[peer], q.worker == nil else { return }
+    func kick(_ peer: PeerID, force: Bool) {
+        guard running, var q = queues[peer] else { return }
+        if q.worker != nil { return wakeWorker(peer) }
         if q.live.isEmpty {
             if q.waiters.isEmpty { queues[peer] = nil }
             return
         }
         guard force || q.nextAttempt <= clock.now() else { return }
         guard let next = q.order[q.cursor...].first(where: { q.live[$0.id] != nil && !q.inFlight.contains($0.id) }),
-              !q.uncommitted.contains(next.id) else { return }
+              !q.uncommitted.contains(next.id) || q.payloads[next.id] != nil else { return }
         q.roundFailed = nil
         q.worker = Task { [self] in await runWorker(peer) }
         queues[peer] = q
@@ -507,17 +584,7 @@ public actor MessagingService {
     /// The next message to send to `peer`, in id order; nil at the end, after a failure in
     /// this round, or at a message whose commit is still running.
     private func nextToSend(_ peer: PeerID) -> Ref? {
-        guard running, var q = queues[peer], q.roundFailed == nil else { return nil }
-        defer { queues[peer] = q }
-        while q.cursor < q.order.count {
-            let ref = q.order[q.cursor]
-            if q.live[ref.id] == nil || q.inFlight.contains(ref.id) { q.cursor += 1; continue }
-            if q.uncommitted.contains(ref.id) { return nil }
-            q.cursor += 1
-            q.inFlight.insert(ref.id)
-            return ref
-        }
-        return nil
+        nextBatch(peer, max: 1).first?.0
     }
 
     private nonisolated func runWorker(_ peer: PeerID) async {
@@ -525,11 +592,27 @@ public actor MessagingService {
             let known = (try? ContactBook(store: store).addresses(for: peer)) ?? []
             if !known.isEmpty { await host.addAddresses(known, for: peer) }
         }
+        // The stream that found the peer speaks only 1.0.0 carries the first message.
+        var first: P2PStream?
+        if await !isLegacy(peer) {
+            switch await openSession(to: peer) {
+            case .session(let stream):
+                await runSession(peer, stream)
+                return await workerFinished(peer)
+            case .legacy(let stream):
+                first = stream
+            case .failed(let reason):
+                await roundFailed(peer, reason)
+                return await workerFinished(peer)
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             var inFlight = 0
             while true {
                 while inFlight < config.window, let ref = await nextToSend(peer) {
-                    group.addTask { [self] in await deliver(ref, to: peer) }
+                    let stream = first
+                    first = nil
+                    group.addTask { [self] in await deliver(ref, to: peer, on: stream) }
                     inFlight += 1
                 }
                 if inFlight == 0 { break }
@@ -537,12 +620,17 @@ public actor MessagingService {
                 inFlight -= 1
             }
         }
+        await first?.reset()
         await workerFinished(peer)
     }
 
-    private func workerFinished(_ peer: PeerID) {
+    func workerFinished(_ peer: PeerID) {
+        // No answer can come now for what waits to join one: commit it on its own.
+        if let held = queues[peer]?.deferred.keys, !held.isEmpty { flushDeferred(peer, Array(held)) }
         guard var q = queues[peer] else { return }
         q.worker = nil
+        q.wake = nil
+        q.workPending = false
         q.order = q.order.filter { q.live[$0.id] != nil }
         q.cursor = 0
         let failure = q.roundFailed
@@ -575,52 +663,16 @@ public actor MessagingService {
 
     /// One attempt for one message: open a stream, write the request, read the answer,
     /// then commit the result.
-    private nonisolated func deliver(_ ref: Ref, to peer: PeerID) async {
-        let outcome = await attempt(ref, to: peer)
+    private nonisolated func deliver(_ ref: Ref, to peer: PeerID, on opened: P2PStream? = nil) async {
+        let outcome = await attempt(ref, to: peer, payload: await cachedPayload(peer, ref.id), on: opened)
+        await flushDeferred(peer, [ref.id])
         let store = self.store
-        let key = ref.key
-        let id = ref.id
-        var record: MessageRecord?
+        let record: MessageRecord?
         do {
-            switch outcome {
-            case .delivered(let receivedAt):
-                record = try await writer.perform { txn in
-                    var r = try store.messages.get(key, in: txn)
-                    if r != nil {
-                        r!.status = .delivered
-                        r!.received = Date(dmMilliseconds: receivedAt)
-                        r!.failure = nil
-                        try store.messages.put(r!, for: key, in: txn)
-                    }
-                    try store.outbox.delete(id, in: txn)
-                    return r
-                }
-            case .refused(let code):
-                record = try await writer.perform { txn in
-                    var r = try store.messages.get(key, in: txn)
-                    if r != nil {
-                        r!.status = .failed
-                        r!.failure = "the peer refused it: \(code.rawValue)"
-                        try store.messages.put(r!, for: key, in: txn)
-                    }
-                    try store.outbox.delete(id, in: txn)
-                    return r
-                }
-            case .transient(let reason, let written):
-                record = try await writer.perform { txn in
-                    guard var o = try store.outbox.get(id, in: txn) else { return nil }
-                    o.attempts += 1
-                    o.lastError = reason
-                    try store.outbox.put(o, for: id, in: txn)
-                    var r = try store.messages.get(key, in: txn)
-                    if written, r != nil, r!.status != .sent {
-                        r!.status = .sent
-                        try store.messages.put(r!, for: key, in: txn)
-                    }
-                    return r
-                }
-            case .gone:
-                break
+            if case .gone = outcome {
+                record = nil
+            } else {
+                record = try await writer.perform { txn in try Self.record(outcome, of: ref, in: txn, store: store) }
             }
         } catch {
             logger.error("could not record a delivery result", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -630,13 +682,58 @@ public actor MessagingService {
         await attemptFinished(peer, ref, outcome, record: record)
     }
 
-    private nonisolated func attempt(_ ref: Ref, to peer: PeerID) async -> Outcome {
+    /// Writes what an attempt achieved (in a writer transaction); returns the message's record.
+    static func record(_ outcome: Outcome, of ref: Ref, in txn: LMDBWriteTransaction, store: Store) throws -> MessageRecord? {
+        let key = ref.key, id = ref.id
+        switch outcome {
+        case .delivered(let receivedAt):
+            var r = try store.messages.get(key, in: txn)
+            if r != nil {
+                r!.status = .delivered
+                r!.received = Date(dmMilliseconds: receivedAt)
+                r!.failure = nil
+                try store.messages.put(r!, for: key, in: txn)
+            }
+            try store.outbox.delete(id, in: txn)
+            return r
+        case .refused(let code):
+            var r = try store.messages.get(key, in: txn)
+            if r != nil {
+                r!.status = .failed
+                r!.failure = "the peer refused it: \(code.rawValue)"
+                try store.messages.put(r!, for: key, in: txn)
+            }
+            try store.outbox.delete(id, in: txn)
+            return r
+        case .transient(let reason, let written):
+            guard var o = try store.outbox.get(id, in: txn) else { return nil }
+            o.attempts += 1
+            o.lastError = reason
+            try store.outbox.put(o, for: id, in: txn)
+            var r = try store.messages.get(key, in: txn)
+            if written, r != nil, r!.status != .sent {
+                r!.status = .sent
+                try store.messages.put(r!, for: key, in: txn)
+            }
+            return r
+        case .gone:
+            return nil
+        }
+    }
+
+    /// - Parameter opened: a stream already negotiated for `/gigi/dm/1.0.0` (else one is opened).
+    private nonisolated func attempt(_ ref: Ref, to peer: PeerID, payload cached: [UInt8]?,
+                                     on opened: P2PStream?) async -> Outcome {
         let payload: [UInt8]
-        do {
-            guard let record = try store.read({ txn in try store.outbox.get(ref.id, in: txn) }) else { return .gone }
-            payload = record.payload
-        } catch {
-            return .transient("database error: \(error)", written: false)
+        if let cached {
+            payload = cached
+        } else {
+            do {
+                guard let record = try store.read({ txn in try store.outbox.get(ref.id, in: txn) }) else { return .gone }
+                payload = record.payload
+            } catch {
+                return .transient("database error: \(error)", written: false)
+            }
         }
         // On timeout (or stop) the watchdog resets the stream, which ends the stream
         // operations; a dial in progress ends by the host's own dial and upgrade timeouts.
@@ -648,7 +745,8 @@ public actor MessagingService {
         defer { watchdog.disarm(timer) }
         var written = false
         do {
-            let s = try await host.newStream(to: peer, protocols: [DMWire.protocolID])
+            let s: P2PStream
+            if let opened { s = opened } else { s = try await host.newStream(to: peer, protocols: [DMWire.protocolID]) }
             if stream.withLockedValue({ v -> Bool in v.stream = s; return v.timedOut }) {
                 await s.reset()
                 throw DMTimeoutError(what: "delivery")
@@ -659,15 +757,7 @@ public actor MessagingService {
             guard let buffer = try await s.readLengthPrefixed(maxSize: DMWire.maxAnswerSize) else {
                 throw DMWireError("the peer closed the stream without an answer")
             }
-            let answer = try DMWire.decodeAnswer(Array(buffer.readableBytesView))
-            guard answer.id == ref.id || answer.id.isEmpty else {
-                return .transient("the answer is for another message", written: true)
-            }
-            switch answer {
-            case .acknowledged(_, let receivedAt): return .delivered(receivedAt: receivedAt)
-            case .refused(_, let code):
-                return code.isTransient ? .transient("the peer answered \(code.rawValue)", written: true) : .refused(code)
-            }
+            return Self.outcome(of: Array(buffer.readableBytesView), for: ref)
         } catch {
             let (s, timedOut) = stream.withLockedValue { ($0.stream, $0.timedOut) }
             await s?.reset()
@@ -683,7 +773,7 @@ public actor MessagingService {
         }
     }
 
-    private func attemptFinished(_ peer: PeerID, _ ref: Ref, _ outcome: Outcome, record: MessageRecord?) {
+    func attemptFinished(_ peer: PeerID, _ ref: Ref, _ outcome: Outcome, record: MessageRecord?) {
         guard queues[peer] != nil else { return }
         queues[peer]!.inFlight.remove(ref.id)
         let info = record.map { DMInfo(peer: name(of: peer), record: $0, unread: false) }
@@ -691,14 +781,14 @@ public actor MessagingService {
         case .delivered:
             removeFromOutbox(peer, ref.id)
             if let info {
-                resolveWaiter(peer, ref.id, .delivered(info))
+                answer(peer, ref.id, .delivered(info))
                 emit(.delivered(info))
             }
         case .refused(let code):
             removeFromOutbox(peer, ref.id)
             logger.notice("message refused by the peer", metadata: ["peer": "\(peer)", "error": "\(code.rawValue)"])
             if let info {
-                resolveWaiter(peer, ref.id, .failed(info, reason: code.rawValue))
+                answer(peer, ref.id, .failed(info, reason: code.rawValue))
                 emit(.failed(info, reason: "the peer refused it: \(code.rawValue)"))
             }
         case .transient(let reason, _):
@@ -710,6 +800,112 @@ public actor MessagingService {
 
     private func removeFromOutbox(_ peer: PeerID, _ id: [UInt8]) {
         if queues[peer]?.live.removeValue(forKey: id) != nil { outboxCount -= 1 }
+        if let p = queues[peer]?.payloads.removeValue(forKey: id) { cachedPayloadBytes -= p.count }
+    }
+
+    /// Submits the held-back queued records of these messages (before any later write about
+    /// them: the writer commits in submission order).
+    func flushDeferred(_ peer: PeerID, _ ids: [[UInt8]]) {
+        for id in ids {
+            guard let d = queues[peer]?.deferred.removeValue(forKey: id) else { continue }
+            watchdog.disarm(d.timer)
+            writer.submit(d.body, to: d.ticket)
+        }
+    }
+
+    /// The cached encoded request of message `id`, if any.
+    func cachedPayload(_ peer: PeerID, _ id: [UInt8]) -> [UInt8]? {
+        queues[peer]?.payloads[id]
+    }
+
+    /// Answers `send`'s waiter, or keeps the result for a `send` still waiting for its commit.
+    private func answer(_ peer: PeerID, _ id: [UInt8], _ result: DMSendResult) {
+        if queues[peer]?.uncommitted.contains(id) == true {
+            queues[peer]!.early[id] = result
+        } else {
+            resolveWaiter(peer, id, result)
+        }
+    }
+
+    /// Forgets an idle peer's queue.
+    private func dropIfIdle(_ peer: PeerID) {
+        if let q = queues[peer], q.live.isEmpty, q.worker == nil, q.waiters.isEmpty, q.uncommitted.isEmpty {
+            queues[peer] = nil
+        }
+    }
+
+    /// Ends the current round (first failure wins).
+    func roundFailed(_ peer: PeerID, _ reason: String) {
+        if queues[peer] != nil, queues[peer]!.roundFailed == nil { queues[peer]!.roundFailed = reason }
+    }
+
+    func isLegacy(_ peer: PeerID) -> Bool { legacyPeers.contains(peer) }
+
+    func markLegacy(_ peer: PeerID, _ legacy: Bool) {
+        if legacy {
+            if legacyPeers.count >= 4096 { legacyPeers.removeAll() }
+            legacyPeers.insert(peer)
+        } else {
+            legacyPeers.remove(peer)
+        }
+    }
+
+    /// Wakes the peer's session worker if it waits for work (or tells it there is some).
+    func wakeWorker(_ peer: PeerID) {
+        guard queues[peer] != nil else { return }
+        if let c = queues[peer]!.wake {
+            queues[peer]!.wake = nil
+            c.resume()
+        } else {
+            queues[peer]!.workPending = true
+        }
+    }
+
+    /// Waits until `wakeWorker` is called (returns at once if it was since the last wait).
+    func waitForWork(_ peer: PeerID) async {
+        guard running, queues[peer] != nil else { return }
+        if queues[peer]!.workPending {
+            queues[peer]!.workPending = false
+            return
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            queues[peer]!.wake = c
+        }
+    }
+
+    /// Up to `max` next messages for `peer`'s session, in id order, marked in flight, with
+    /// their cached payloads; empty when there is nothing to send now or the round failed.
+    func nextBatch(_ peer: PeerID, max: Int) -> [(Ref, [UInt8]?)] {
+        var out: [(Ref, [UInt8]?)] = []
+        guard running, queues[peer]?.roundFailed == nil else { return out }
+        // In place (`queues[peer]!`): a copy of the queue would copy its sets on every change.
+        queues[peer]!.workPending = false
+        while out.count < max, queues[peer]!.cursor < queues[peer]!.order.count {
+            let ref = queues[peer]!.order[queues[peer]!.cursor]
+            if queues[peer]!.live[ref.id] == nil || queues[peer]!.inFlight.contains(ref.id) {
+                queues[peer]!.cursor += 1
+                continue
+            }
+            let payload = queues[peer]!.payloads[ref.id]
+            if payload == nil, queues[peer]!.uncommitted.contains(ref.id) { break }
+            queues[peer]!.cursor += 1
+            queues[peer]!.inFlight.insert(ref.id)
+            out.append((ref, payload))
+        }
+        // A session that never idles never ends its round: drop what was delivered before the
+        // cursor (what is still live stays, for the next round to retry) so `order` stays bounded.
+        if queues[peer]!.cursor >= 4096 {
+            let q = queues[peer]!
+            let kept = q.order[..<q.cursor].filter { q.live[$0.id] != nil }
+            queues[peer]!.order = kept + q.order[q.cursor...]
+            queues[peer]!.cursor = kept.count
+        }
+        return out
+    }
+
+    /// Whether the peer's worker should stop: stopping, or the round failed.
+    func roundOver(_ peer: PeerID) -> Bool {
+        !running || queues[peer]?.roundFailed != nil
     }
 
     private func expire(_ refs: [(PeerID, Ref)]) async {
@@ -737,7 +933,7 @@ public actor MessagingService {
             removeFromOutbox(peer, ref.id)
             guard let record else { continue }
             let info = DMInfo(peer: name(of: peer), record: record, unread: false)
-            resolveWaiter(peer, ref.id, .queued(info, reason: "expired"))
+            answer(peer, ref.id, .queued(info, reason: "expired"))
             emit(.expired(info))
         }
         logger.info("outbox messages expired", metadata: ["count": "\(refs.count)"])
@@ -748,9 +944,7 @@ public actor MessagingService {
         watchdog.disarm(waiter.timer)
         if case .queued(let info, let reason) = result { emit(.queued(info, reason: reason)) }
         waiter.continuation.resume(returning: result)
-        if queues[peer]?.live.isEmpty == true, queues[peer]?.worker == nil, queues[peer]?.waiters.isEmpty == true {
-            queues[peer] = nil
-        }
+        dropIfIdle(peer)
     }
 
     /// Answers the peer's waiting `send` calls with `.queued` (all of them, or the impatient ones).
@@ -769,7 +963,7 @@ public actor MessagingService {
 
     // MARK: Inbound
 
-    private enum Admission { case admitted, refused(String), notRunning, rateLimited }
+    enum Admission { case admitted, refused(String), notRunning, rateLimited }
 
     private func admit(_ peer: String) -> Admission {
         guard running else { return .notRunning }
@@ -794,11 +988,11 @@ public actor MessagingService {
     }
 
     /// Logs a refusal of `peer`'s request; a flood is logged once per 5 seconds with a count.
-    private func noteRejection(_ peer: String, _ reason: String) {
+    func noteRejection(_ peer: String, _ reason: String, count: Int = 1) {
         let key = peer + " " + reason
         let now = clock.now()
         var entry = rejectionLog[key] ?? (0, .distantPast)
-        entry.count += 1
+        entry.count += count
         if now.timeIntervalSince(entry.lastLogged) >= 5 {
             logger.notice("refused a direct message", metadata: [
                 "peer": "\(peer)", "reason": "\(reason)", "count": "\(entry.count)"])
@@ -826,6 +1020,11 @@ public actor MessagingService {
             return
         }
         let answer = await answerRequest(on: stream, from: peer)
+        // The slot is free before the answer goes out: a sender that opens its next stream
+        // as soon as it reads the answer must find it free. (Released after the answer, the
+        // release could lag behind that next stream under load, and a sender using its whole
+        // window was then refused with a reset: "The peer aborted the stream".)
+        await release(peer)
         if let answer {
             do {
                 try await stream.writeLengthPrefixed(DMWire.encode(answer))
@@ -836,7 +1035,6 @@ public actor MessagingService {
         } else {
             await stream.reset()
         }
-        await release(peer)
     }
 
     /// Reads, checks and stores one request; nil = no answer possible (reset the stream).
@@ -877,24 +1075,35 @@ public actor MessagingService {
         }
     }
 
-    private nonisolated func storeIncoming(_ request: DMRequest, from peer: String) async throws -> DMAnswer {
-        let key = MessageKey(conversation: peer, messageID: request.id)
-        let now = clock.now()
-        let record = MessageRecord(id: request.id, sender: peer, direction: .incoming, status: .received,
-                                   body: request.text, sent: Date(dmMilliseconds: request.sentAt), received: now,
-                                   nickname: request.nick.flatMap { Self.displayName($0) }, replyTo: request.replyTo)
+    nonisolated func storeIncoming(_ request: DMRequest, from peer: String) async throws -> DMAnswer {
+        let (key, record) = incomingRecord(request, from: peer, now: clock.now())
         let store = self.store
         let unread = tables.unread
-        let (isNew, receivedAt) = try await writer.perform { txn -> (Bool, Date) in
-            if let existing = try store.messages.get(key, in: txn) {
-                return (false, existing.received ?? existing.sent)
-            }
-            try store.messages.put(record, for: key, in: txn)
-            try unread.put(request.id, for: key, in: txn)
-            return (true, now)
+        let (isNew, receivedAt) = try await writer.perform { txn in
+            try Self.storeOnce(record, key: key, in: txn, store: store, unread: unread)
         }
         if isNew { emit(.received(DMInfo(peer: peer, record: record, unread: true))) }
         return .acknowledged(id: request.id, receivedAt: receivedAt.dmMilliseconds)
+    }
+
+    /// The stored form of an incoming request.
+    nonisolated func incomingRecord(_ request: DMRequest, from peer: String, now: Date) -> (MessageKey, MessageRecord) {
+        (MessageKey(conversation: peer, messageID: request.id),
+         MessageRecord(id: request.id, sender: peer, direction: .incoming, status: .received,
+                       body: request.text, sent: Date(dmMilliseconds: request.sentAt), received: now,
+                       nickname: request.nick.flatMap { Self.displayName($0) }, replyTo: request.replyTo))
+    }
+
+    /// Stores an incoming message unless its key is already there (a retry); returns whether
+    /// it is new and its `received_at`.
+    static func storeOnce(_ record: MessageRecord, key: MessageKey, in txn: LMDBWriteTransaction, store: Store,
+                          unread: StoreTable<MessageKey, [UInt8]>) throws -> (Bool, Date) {
+        if let existing = try store.messages.get(key, in: txn) {
+            return (false, existing.received ?? existing.sent)
+        }
+        try store.messages.put(record, for: key, in: txn)
+        try unread.put(record.id, for: key, in: txn)
+        return (true, record.received ?? record.sent)
     }
 
     // MARK: Helpers

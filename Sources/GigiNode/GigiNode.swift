@@ -101,12 +101,14 @@ public final class GigiNode: Sendable {
     let identity: P2PPrivateKey
     /// LAN discovery, when enabled.
     let lan: GigiDNSService?
-    /// Direct messages (`/gigi/dm/1.0.0`) and the outbox.
+    /// Direct messages (`/gigi/dm/2.0.0` sessions, `/gigi/dm/1.0.0`) and the outbox.
     let messaging: MessagingService
     /// LAN changes, after the node has used them (addresses, outbox); for the daemon's events.
     let lanFeed = Locked<AsyncStream<LANPeerEvent>?>(nil)
     /// Rendezvous keys of the shares being served, by share id (announced on the LAN).
     let rendezvous = Locked<[[UInt8]: [UInt8]]>([:])
+    /// Recent resolutions of `send`'s peer argument (NodeMessaging.swift).
+    let sendTargets = Locked<[String: (target: ResolvedPeer, at: ContinuousClock.Instant)]>([:])
 
     /// The node's peer ID.
     public var peerID: String { host.peerID.description }

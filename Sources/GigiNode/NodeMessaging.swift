@@ -37,8 +37,8 @@ extension GigiNode {
             throw GigiError("send needs \"peer\": a contact, nickname, peer ID or multiaddr.", exitCode: .usage)
         }
         guard let text = p["text"]?.string else { throw GigiError("send needs \"text\".", exitCode: .usage) }
-        let target = try resolve(to)
-        if !target.addresses.isEmpty { await host.addAddresses(target.addresses, for: target.peerID) }
+        let (target, fresh) = try resolveForSending(to)
+        if fresh, !target.addresses.isEmpty { await host.addAddresses(target.addresses, for: target.peerID) }
         let timeout = p["timeout"]?.doubleValue.map { Duration.milliseconds(Int64($0 * 1000)) }
         let replyTo = p["reply_to"]?.string.flatMap(Hex.decode)
         let result = try await messaging.send(text: text, to: target.peerID, replyTo: replyTo, timeout: timeout,
@@ -51,6 +51,23 @@ extension GigiNode {
         }
         if let name = target.name { o["contact"] = .string(name) }
         return .object(o)
+    }
+
+    /// How long a resolved `send` target is reused: a GUI or a script sending many messages
+    /// to one peer resolves it (store reads, multiaddr parsing) once, not per message.
+    /// Contact changes on this node clear the cache; a discovery change shows within this time.
+    static let sendTargetLifetime: Duration = .seconds(2)
+
+    /// `resolve(text)`, from the cache when recent; `fresh` when it was resolved now.
+    func resolveForSending(_ text: String) throws -> (target: ResolvedPeer, fresh: Bool) {
+        let now = ContinuousClock.now
+        if let hit = sendTargets.withLock({ $0[text] }), now - hit.at < Self.sendTargetLifetime { return (hit.target, false) }
+        let target = try resolve(text)
+        sendTargets.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[text] = (target, now)
+        }
+        return (target, true)
     }
 
     func inbox(_ p: [String: JSONValue]) throws -> JSONValue {
@@ -74,6 +91,7 @@ extension GigiNode {
     }
 
     func addContact(_ p: [String: JSONValue]) throws -> JSONValue {
+        sendTargets.withLock { $0.removeAll() }
         guard let name = p["name"]?.string, let id = p["peer_id"]?.string else {
             throw GigiError("contacts.add needs \"name\" and \"peer_id\".", exitCode: .usage)
         }
@@ -95,11 +113,13 @@ extension GigiNode {
     }
 
     func removeContact(_ p: [String: JSONValue]) throws -> JSONValue {
+        sendTargets.withLock { $0.removeAll() }
         guard let name = p["name"]?.string else { throw GigiError("contacts.remove needs \"name\".", exitCode: .usage) }
         return Self.json(try contacts.remove(name))
     }
 
     func renameContact(_ p: [String: JSONValue]) throws -> JSONValue {
+        sendTargets.withLock { $0.removeAll() }
         guard let name = p["name"]?.string, let to = p["new_name"]?.string else {
             throw GigiError("contacts.rename needs \"name\" and \"new_name\".", exitCode: .usage)
         }

@@ -333,10 +333,15 @@ public struct MessageKey: StoreKey, Hashable, Sendable {
     }
 
     public func withKeyBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        var bytes = MessageKey.prefix(conversation: conversation)
-        withUnsafeBytes(of: milliseconds.bigEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: sequence.bigEndian) { bytes.append(contentsOf: $0) }
-        return try bytes.withUnsafeBytes(body)
+        // Built on the stack: every message read or write makes one.
+        let utf8 = conversation.utf8.prefix(255)
+        return try withUnsafeTemporaryAllocation(byteCount: 1 + utf8.count + 16, alignment: 1) { buffer in
+            buffer[0] = UInt8(utf8.count)
+            _ = UnsafeMutableRawBufferPointer(rebasing: buffer[1...]).copyBytes(from: utf8)
+            buffer.storeBytes(of: milliseconds.bigEndian, toByteOffset: 1 + utf8.count, as: UInt64.self)
+            buffer.storeBytes(of: sequence.bigEndian, toByteOffset: 1 + utf8.count + 8, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     public init(keyBytes: UnsafeRawBufferPointer) throws {
@@ -405,6 +410,73 @@ public struct MessageRecord: StoreRecord, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id = "i", sender = "f", direction = "d", status = "s", body = "b", sent = "t", received = "r"
         case nickname = "n", replyTo = "p", failure = "x"
+    }
+}
+
+extension MessageRecord {
+    /// Every direct message is written two or three times (queued, delivered; received):
+    /// encoded directly, the same bytes as the Codable encoding (keys in deterministic
+    /// order: b d f i n p r s t x; absent optionals left out).
+    public func storeEncoded() throws -> [UInt8] {
+        var w = CBORWriter(capacity: body.utf8.count + sender.utf8.count + (failure?.utf8.count ?? 0) + 96)
+        w.writeRaw([Self.recordVersion])
+        let optionals = [nickname != nil, replyTo != nil, received != nil, failure != nil].filter { $0 }.count
+        w.writeMapHeader(count: 6 + optionals)
+        w.writeText("b"); w.writeText(body)
+        w.writeText("d"); w.writeText(direction.rawValue)
+        w.writeText("f"); w.writeText(sender)
+        w.writeText("i"); w.writeBytes(id)
+        if let nickname { w.writeText("n"); w.writeText(nickname) }
+        if let replyTo { w.writeText("p"); w.writeBytes(replyTo) }
+        if let received { w.writeText("r"); Self.write(received, to: &w) }
+        w.writeText("s"); w.writeText(status.rawValue)
+        w.writeText("t"); Self.write(sent, to: &w)
+        if let failure { w.writeText("x"); w.writeText(failure) }
+        return w.bytes
+    }
+
+    public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> MessageRecord {
+        try storeDecoded(bytes, fastPath: fastDecode)
+    }
+
+    /// What `CBOREncoder` writes for a `Date`: tag 1, whole seconds as an integer, else a float.
+    private static func write(_ date: Date, to w: inout CBORWriter) {
+        w.writeTag(1)
+        let t = date.timeIntervalSince1970
+        if t == t.rounded(), let whole = Int64(exactly: t) { w.writeInteger(whole) } else { w.writeFloat(t) }
+    }
+
+    private static func date(_ item: CBOR) -> Date? {
+        var v = item
+        if case .tagged(1, let inner) = v { v = inner }
+        return v.doubleValue.map { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// The record from its map, or nil for anything unusual (the Codable decoder then decides).
+    private static func fastDecode(_ item: CBOR) -> MessageRecord? {
+        guard case .map(let entries) = item else { return nil }
+        var id: [UInt8]?, sender: String?, direction: MessageDirection?, status: MessageStatus?, body: String?
+        var sent: Date?, received: Date?, nickname: String?, replyTo: [UInt8]?, failure: String?
+        for (key, value) in entries {
+            guard let k = key.stringValue else { return nil }
+            if value == .null, ["r", "n", "p", "x"].contains(k) { continue }
+            switch k {
+            case "i": guard let v = value.bytesValue else { return nil }; id = v
+            case "f": guard let v = value.stringValue else { return nil }; sender = v
+            case "d": guard let v = value.stringValue.flatMap(MessageDirection.init(rawValue:)) else { return nil }; direction = v
+            case "s": guard let v = value.stringValue.flatMap(MessageStatus.init(rawValue:)) else { return nil }; status = v
+            case "b": guard let v = value.stringValue else { return nil }; body = v
+            case "t": guard let v = date(value) else { return nil }; sent = v
+            case "r": guard let v = date(value) else { return nil }; received = v
+            case "n": guard let v = value.stringValue else { return nil }; nickname = v
+            case "p": guard let v = value.bytesValue else { return nil }; replyTo = v
+            case "x": guard let v = value.stringValue else { return nil }; failure = v
+            default: continue
+            }
+        }
+        guard let id, let sender, let direction, let status, let body, let sent else { return nil }
+        return MessageRecord(id: id, sender: sender, direction: direction, status: status, body: body, sent: sent,
+                             received: received, nickname: nickname, replyTo: replyTo, failure: failure)
     }
 }
 

@@ -65,6 +65,12 @@ extension StoreRecord {
     }
 
     public static func storeDecoded(_ bytes: UnsafeRawBufferPointer) throws -> Self {
+        try storeDecoded(bytes, fastPath: { _ in nil })
+    }
+
+    /// The decoding above, with a hand-written reader tried first on a current-version
+    /// record's CBOR (nil from it: the Codable decoder decides, with its errors).
+    public static func storeDecoded(_ bytes: UnsafeRawBufferPointer, fastPath: (CBOR) -> Self?) throws -> Self {
         guard let version = bytes.first else { throw StoreError.corruptRecord(type: "\(Self.self)", reason: "empty value") }
         let body = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
         let item: CBOR
@@ -74,6 +80,7 @@ extension StoreRecord {
             throw StoreError.corruptRecord(type: "\(Self.self)", reason: "\(error)")
         }
         if version == recordVersion {
+            if let record = fastPath(item) { return record }
             do {
                 return try CBORDecoder().decode(Self.self, from: item)
             } catch {

@@ -13,6 +13,13 @@ public struct Multihash: Hashable, Sendable {
         var name: String { self == .identity ? "identity" : "sha2-256" }
     }
 
+    /// The digest as one block of bytes (the synthesized hash would feed them to the
+    /// hasher one at a time; peer IDs key many dictionaries).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        digest.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// Largest identity digest accepted. Peer IDs inline keys of at most 42
     /// bytes (peer-ids.md); 128 leaves room without letting a peer make us
     /// keep an arbitrary blob.

@@ -1,8 +1,10 @@
-// Pure tests of the /gigi/dm/1.0.0 codec, ids and the inbound limits.
+// Pure tests of the /gigi/dm codec (1.0.0 messages, 2.0.0 session framing), ids and the inbound limits.
 
 import GigiCBOR
 import GigiStore
 import Foundation
+import NIOCore
+import P2PCore
 import XCTest
 @testable import GigiMessaging
 
@@ -16,6 +18,14 @@ final class DMWireTests: XCTestCase {
         XCTAssertEqual(decoded, request)
         let minimal = DMRequest(id: id, text: "", sentAt: 0)
         XCTAssertEqual(try DMWire.decodeRequest(try DMWire.encode(minimal)), minimal)
+    }
+
+    func testRequestEncodingIsTheCodableOne() throws {
+        for r in [DMRequest(id: id, text: "x", sentAt: 5), DMRequest(id: id, text: "héllo", sentAt: 1_700_000_000_123, nick: "alice"),
+                  DMRequest(id: id, text: String(repeating: "t", count: 70_000), sentAt: 0, nick: "n", replyTo: id),
+                  DMRequest(id: id, text: "", sentAt: .max, replyTo: id)] {
+            XCTAssertEqual(try DMWire.encode(r), try CBOREncoder().encode(r))
+        }
     }
 
     func testRequestUsesTheDocumentedKeys() throws {
@@ -143,6 +153,80 @@ final class DMWireTests: XCTestCase {
         XCTAssertFalse(limits.takeToken("a", now: 0.05))
         XCTAssertTrue(limits.takeToken("a", now: 1), "10 tokens refilled after a second")
         XCTAssertTrue(limits.takeToken("b", now: 1))
+    }
+
+    func testSessionFramesSplitAnywhere() throws {
+        let messages = try (0..<5).map { try DMWire.encode(DMRequest(id: id, text: String(repeating: "m", count: $0 * 300), sentAt: 1)) }
+        var all = ByteBuffer()
+        for m in messages { DMWire.appendFrame(m, to: &all) }
+        // Fed one byte at a time, every message comes out whole, in order, once.
+        var buffer = ByteBuffer()
+        var out: [[UInt8]] = []
+        for byte in all.readableBytesView {
+            buffer.writeInteger(byte)
+            while let frame = DMWire.nextFrame(&buffer, maxSize: DMWire.maxRequestSize) {
+                guard case .message(let m) = frame else { return XCTFail("\(frame)") }
+                out.append(m)
+            }
+        }
+        XCTAssertEqual(out, messages)
+        XCTAssertEqual(buffer.readableBytes, 0)
+    }
+
+    func testSessionFrameLimits() {
+        var big = ByteBuffer()
+        DMWire.appendFrame([UInt8](repeating: 0, count: 10), to: &big)
+        XCTAssertEqual(DMWire.nextFrame(&big, maxSize: 9), .tooLarge(10))
+        XCTAssertEqual(big.readableBytes, 11, "nothing consumed")
+        // A 10 MiB announcement is refused from the prefix alone.
+        var huge = ByteBuffer()
+        Varint.write(10 << 20, to: &huge)
+        XCTAssertEqual(DMWire.nextFrame(&huge, maxSize: DMWire.maxRequestSize), .tooLarge(10 << 20))
+        var broken = ByteBuffer(bytes: [UInt8](repeating: 0xff, count: 10))
+        XCTAssertEqual(DMWire.nextFrame(&broken, maxSize: DMWire.maxRequestSize), .malformed)
+        var partial = ByteBuffer(bytes: [0x05, 1, 2])
+        XCTAssertNil(DMWire.nextFrame(&partial, maxSize: DMWire.maxRequestSize))
+    }
+
+    func testSessionAdmission() {
+        var config = DMInboundLimitsConfig()
+        config.maxSessionsPerPeer = 2
+        config.maxSessions = 3
+        config.burst = 10
+        config.refillPerSecond = 10
+        var limits = DMInboundLimits(config: config)
+        XCTAssertEqual(limits.admitSession("a", now: 0), .admitted)
+        XCTAssertEqual(limits.admitSession("a", now: 0), .admitted)
+        XCTAssertEqual(limits.admitSession("a", now: 0), .tooManyStreams, "two per peer")
+        XCTAssertEqual(limits.admitSession("b", now: 0), .admitted)
+        XCTAssertEqual(limits.admitSession("c", now: 0), .tooManyPeers, "three in all")
+        limits.releaseSession("a")
+        XCTAssertEqual(limits.admitSession("c", now: 0), .admitted)
+        XCTAssertEqual(limits.sessionCount, 3)
+        // Tokens for a batch: what the bucket holds, the rest refused.
+        XCTAssertEqual(limits.takeTokens("c", 25, now: 0), 10)
+        XCTAssertEqual(limits.takeTokens("c", 25, now: 0), 0)
+        XCTAssertEqual(limits.takeTokens("c", 25, now: 0.5), 5)
+    }
+
+    func testBoundedQueueCountsUntilReleased() async {
+        let q = DMBoundedQueue<Int>(maxCount: 2, maxBytes: 100)
+        XCTAssertTrue(q.fits(count: 1, bytes: 500), "one item always fits an empty queue")
+        q.push(1, bytes: 60)
+        XCTAssertFalse(q.fits(count: 1, bytes: 50))
+        XCTAssertTrue(q.fits(count: 1, bytes: 40))
+        q.push(2, bytes: 40)
+        let first = await q.pop()
+        XCTAssertEqual(first, 1)
+        XCTAssertEqual(q.space.count, 0, "popped but not released")
+        q.release(count: 1, bytes: 60)
+        XCTAssertEqual(q.space.count, 1)
+        q.finishProducing()
+        let second = await q.pop()
+        let end = await q.pop()
+        XCTAssertEqual(second, 2)
+        XCTAssertNil(end)
+        XCTAssertFalse(q.push(3), "no pushes after the end")
     }
 
     func testDisplayText() {

@@ -163,14 +163,7 @@ final class MessagingServiceTests: XCTestCase {
     }
 
     func testFloodFromOnePeerIsRateLimitedWhileAnotherIsServed() async throws {
-        var config = MessagingConfig()
-        config.inbound.burst = 500
-        config.inbound.refillPerSecond = 50
-        let b = try await makeNode(self, config: config)
-        let flooder = try await makeNode(self)
-        let friend = try await makeNode(self)
-        await introduce(flooder, to: b)
-        await introduce(friend, to: b)
+        let (b, flooder, friend) = try await makeFloodScene(self, burst: 500, refillPerSecond: 50)
 
         let total = 8_000
         let started = Date()

@@ -68,6 +68,20 @@ func makeNode(_ test: XCTestCase, nickname: String? = nil, config: MessagingConf
                     address: try bound.withPeerID(host.peerID))
 }
 
+/// A receiver with a small token bucket, a flooder and a friend who both know it.
+func makeFloodScene(_ test: XCTestCase, burst: Double, refillPerSecond: Double) async throws
+    -> (receiver: TestNode, flooder: TestNode, friend: TestNode) {
+    var config = MessagingConfig()
+    config.inbound.burst = burst
+    config.inbound.refillPerSecond = refillPerSecond
+    let b = try await makeNode(test, config: config)
+    let flooder = try await makeNode(test)
+    let friend = try await makeNode(test)
+    await introduce(flooder, to: b)
+    await introduce(friend, to: b)
+    return (b, flooder, friend)
+}
+
 /// Lets `a` dial `b` (the peer store; like discovery would).
 func introduce(_ a: TestNode, to b: TestNode) async {
     await a.host.addAddresses([b.address], for: b.peerID)

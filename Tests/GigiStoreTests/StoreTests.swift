@@ -5,6 +5,41 @@ import XCTest
 @testable import GigiStore
 
 final class StoreTests: XCTestCase {
+    /// MessageRecord's hand-written coding writes what the Codable encoding writes and reads it back.
+    func testMessageRecordCodingIsTheCodableOne() throws {
+        let id = [UInt8](0..<16)
+        let records = [
+            MessageRecord(id: id, sender: "12D3KooWsender", direction: .outgoing, status: .queued, body: "hi",
+                          sent: Date(timeIntervalSince1970: 1_764_582_345)),
+            MessageRecord(id: id, sender: "p", direction: .incoming, status: .received, body: String(repeating: "é", count: 40_000),
+                          sent: Date(timeIntervalSince1970: 1_764_582_345.678), received: Date(timeIntervalSince1970: 1_764_582_346.5),
+                          nickname: "alice", replyTo: [UInt8](repeating: 7, count: 16), failure: "the peer refused it: bad_request"),
+            MessageRecord(id: [], sender: "", direction: .outgoing, status: .delivered, body: "",
+                          sent: Date(timeIntervalSince1970: -12.25), received: Date(timeIntervalSince1970: 0)),
+            MessageRecord(id: id, sender: "x", direction: .outgoing, status: .expired, body: "b",
+                          sent: Date(timeIntervalSince1970: 1e-3), failure: "expired"),
+        ]
+        for r in records {
+            let bytes = try r.storeEncoded()
+            XCTAssertEqual(bytes, [MessageRecord.recordVersion] + (try CBOREncoder().encode(r)))
+            let decoded = try bytes.withUnsafeBytes { try MessageRecord.storeDecoded($0) }
+            XCTAssertEqual(decoded, r)
+            let generic = try bytes.withUnsafeBytes { raw in
+                try CBORDecoder().decode(MessageRecord.self, from: try CBOR.decode(UnsafeRawBufferPointer(rebasing: raw.dropFirst())))
+            }
+            XCTAssertEqual(generic, r)
+        }
+        // Odd but valid records (nulls, unknown keys) still decode; broken ones are still refused.
+        let odd = CBOR.map([(.text("i"), .bytes(id)), (.text("f"), .text("s")), (.text("d"), .text("incoming")),
+                            (.text("s"), .text("received")), (.text("b"), .text("t")), (.text("t"), .unsigned(5)),
+                            (.text("n"), .null), (.text("zz"), .unsigned(1))]).encoded()
+        let oddRecord = try ([MessageRecord.recordVersion] + odd).withUnsafeBytes { try MessageRecord.storeDecoded($0) }
+        XCTAssertEqual(oddRecord.sent, Date(timeIntervalSince1970: 5))
+        XCTAssertNil(oddRecord.nickname)
+        let broken = CBOR.map([(.text("i"), .text("not bytes"))]).encoded()
+        XCTAssertThrowsError(try ([MessageRecord.recordVersion] + broken).withUnsafeBytes { try MessageRecord.storeDecoded($0) })
+    }
+
     var store: Store!
     var dir: String!
 
