@@ -570,7 +570,8 @@ public actor MessagingService {
         guard running, var q = queues[peer] else { return }
         if q.worker != nil { return wakeWorker(peer) }
         if q.live.isEmpty {
-            if q.waiters.isEmpty { queues[peer] = nil }
+            // (Not while a send still waits for its commit: its early answer is in the queue.)
+            dropIfIdle(peer)
             return
         }
         guard force || q.nextAttempt <= clock.now() else { return }
