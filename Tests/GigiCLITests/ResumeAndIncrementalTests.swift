@@ -177,7 +177,9 @@ final class ResumeAndIncrementalTests: XCTestCase {
         first.waitUntilExit()
         let partial = try XCTUnwrap(TransferTest.partials(in: d.dst).first)
         let before = TransferTest.chunksOnDisk(partial: partial, source: file, chunks: chunks).filter { $0 }.count
-        XCTAssertGreaterThan(before, chunks / 2)
+        // Chunk chunks/2 is on disk; the two chunk streams may still have had up to a window
+        // of earlier chunks in flight.
+        XCTAssertGreaterThanOrEqual(before, chunks / 2 + 1 - TransferTest.maxWindow)
         let early = 3
         for i in 0..<early {
             let p = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: d.dst, code: sharer.code)
