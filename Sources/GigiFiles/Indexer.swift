@@ -137,14 +137,21 @@ public final class Indexer: @unchecked Sendable {
         var done: UInt64 = 0
         var entries: [ManifestEntry] = []
         var sources: [Int: ShareSource] = [:]
-        for f in found {
+        let small = hashSmallFiles(found)
+        for (k, f) in found.enumerated() {
             let mode = UInt32(f.st.st_mode) & 0o777
             if f.isDir {
                 entries.append(ManifestEntry(path: f.relative, kind: .directory, size: 0, mode: mode,
                                              mtime: Int64(f.st.st_mtim.tv_sec), mtimeNanos: UInt32(f.st.st_mtim.tv_nsec)))
                 continue
             }
-            let (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total)
+            let (stamp, sha, chunks): (FileStamp, Digest32, [UInt8])
+            if let r = small[k] {
+                (stamp, sha, chunks) = try r.get()
+                progress?(done + stamp.size, total)
+            } else {
+                (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total)
+            }
             done += stamp.size
             sources[entries.count] = ShareSource(path: f.absolute, stamp: stamp)
             entries.append(ManifestEntry(path: f.relative, kind: .file, size: stamp.size, mode: mode,
@@ -152,6 +159,36 @@ public final class Indexer: @unchecked Sendable {
                                          sha256: sha.bytes, chunkHashes: chunks))
         }
         return try IndexedShare(manifest: Manifest(entries: entries, chunkSize: chunkSize), sources: sources)
+    }
+
+    typealias Hashed = Result<(FileStamp, Digest32, [UInt8]), Error>
+
+    /// Hashes the files that fit in one block on two threads (each with its own buffer),
+    /// by index into `found`; a file that grew past a block is left out (hashed in order).
+    private func hashSmallFiles(_ found: [Found]) -> [Int: Hashed] {
+        let blockSize = buffers[0].count
+        let small = found.indices.filter { !found[$0].isDir && Int(found[$0].st.st_size) < blockSize }
+        guard small.count >= 32 else { return [:] }   // not worth two threads
+        let slots = UnsafeMutableBufferPointer<Hashed?>.allocate(capacity: small.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        nonisolated(unsafe) let out = slots
+        nonisolated(unsafe) let bufs = buffers
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            for j in stride(from: t, to: small.count, by: 2) {
+                let f = found[small[j]]
+                do {
+                    if let r = try hashFile(f.absolute, done: 0, total: 0, smallBuffer: bufs[t], large: false) {
+                        out[j] = .success(r)
+                    }
+                } catch {
+                    out[j] = .failure(error)
+                }
+            }
+        }
+        var results: [Int: Hashed] = [:]
+        for (j, i) in small.enumerated() { if let r = out[j] { results[i] = r } }
+        return results
     }
 
     static func baseName(_ p: String) -> String {
@@ -197,22 +234,33 @@ public final class Indexer: @unchecked Sendable {
     /// Hashes one file: SHA-256 of all of it and BLAKE3 of each chunk (see the top of the file).
     public func hashFile(_ path: String, done: UInt64 = 0, total: UInt64 = 0) throws
         -> (FileStamp, Digest32, [UInt8]) {
+        try hashFile(path, done: done, total: total, smallBuffer: buffers[0], large: true)!
+    }
+
+    /// With `large` false, a file that turns out not to fit in one block gives nil
+    /// (the caller hashes it again with `large`); `smallBuffer` takes a small file's bytes.
+    private func hashFile(_ path: String, done: UInt64, total: UInt64, smallBuffer: UnsafeMutableRawBufferPointer,
+                          large: Bool) throws -> (FileStamp, Digest32, [UInt8])? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw IndexError.unreadable(path, errno) }
         defer { close(fd) }
         guard let before = FileStamp.current(fd: fd) else { throw IndexError.unreadable(path, errno) }
         var chunks: [UInt8] = []
         chunks.reserveCapacity(ManifestEntry.chunkCount(size: before.size, chunkSize: chunkSize) * 32)
-        let blockSize = buffers[0].count
+        let blockSize = smallBuffer.count
         let (size, sha): (UInt64, Digest32)
         if before.size < UInt64(blockSize) {
-            // Small: one read (one more to see the end), both hashes here.
-            var n = try readFully(fd, into: buffers[0], path: path)
-            if n == blockSize { n += try readFully(fd, into: buffers[1], path: path) }   // it grew: caught below
-            let block = UnsafeRawBufferPointer(rebasing: buffers[0][0..<min(n, blockSize)])
+            // Small: one read (one more byte to see the end), both hashes here.
+            var n = try readFully(fd, into: smallBuffer, path: path)
+            if n == blockSize {
+                var extra: UInt8 = 0
+                n += try withUnsafeMutableBytes(of: &extra) { try readFully(fd, into: $0, path: path) }   // it grew: caught below
+            }
+            let block = UnsafeRawBufferPointer(rebasing: smallBuffer[0..<min(n, blockSize)])
             appendChunkHashes(block, to: &chunks)
             (size, sha) = (UInt64(n), SHA256.hash(block))
         } else {
+            guard large else { return nil }
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
             (size, sha) = try pipelined(fd, path: path, chunks: &chunks, done: done, total: total)
         }
