@@ -135,7 +135,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let j = try TransferTest.lastJSON(r)
         let resumed = try XCTUnwrap(j["resumed_chunks"] as? Int), network = try XCTUnwrap(j["network_chunks"] as? Int)
-        XCTAssertGreaterThanOrEqual(resumed, chunks / 2)
+        XCTAssertGreaterThanOrEqual(resumed, chunks / 2 + 1 - TransferTest.maxWindow)   // (streams finish out of order)
         XCTAssertEqual(resumed + network, chunks)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
                                                         andPath: d.dst.appendingPathComponent("resume-me.bin").path))
@@ -237,7 +237,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let j = try TransferTest.lastJSON(r)
         let resumed = try XCTUnwrap(j["resumed_chunks"] as? Int), network = try XCTUnwrap(j["network_chunks"] as? Int)
         print("sharer killed at ≥ chunk \(half) of \(chunks): the next fetch resumed \(resumed), fetched \(network)")
-        XCTAssertGreaterThan(resumed, half)
+        XCTAssertGreaterThanOrEqual(resumed, half + 1 - TransferTest.maxWindow)   // (streams finish out of order)
         XCTAssertEqual(resumed + network, chunks)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path, andPath: d.dst.appendingPathComponent("mid.bin").path))
     }
