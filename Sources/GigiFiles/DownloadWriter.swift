@@ -289,9 +289,14 @@ public final class DownloadWriter: @unchecked Sendable {
 
     private static func stamp(_ fd: Int32, _ e: ManifestEntry) {
         _ = fchmod(fd, mode_t(e.mode & 0o777))
-        var times = [timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos)),
-                     timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos))]
+        var times = Self.times(e)
         _ = futimens(fd, &times)
+    }
+
+    /// Access and modification time for futimens/utimensat: the entry's mtime.
+    private static func times(_ e: ManifestEntry) -> [timespec] {
+        let t = timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos))
+        return [t, t]
     }
 
     /// fdatasync of every partial file written since the last call.
@@ -384,8 +389,7 @@ public final class DownloadWriter: @unchecked Sendable {
         for (i, e) in manifest.entries.enumerated().reversed() where e.kind == .directory {
             let t = target(i)
             _ = chmod(t, mode_t(e.mode & 0o777) | 0o700)
-            var times = [timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos)),
-                         timespec(tv_sec: time_t(e.mtime), tv_nsec: Int(e.mtimeNanos))]
+            var times = Self.times(e)
             _ = utimensat(AT_FDCWD, t, &times, AT_SYMLINK_NOFOLLOW)
         }
         // Make the renames durable.

@@ -46,7 +46,7 @@ extension GigiDaemon {
         }
         var expires: Date? = nil
         if let seconds = p["expire_seconds"]?.doubleValue {
-            guard seconds > 0, seconds <= 366 * 86_400 else {
+            guard seconds > 0, seconds <= ShareRequest.maxExpireSeconds else {
                 throw GigiError("\"expire_seconds\" must be positive and at most a year.", exitCode: .usage)
             }
             expires = Date().addingTimeInterval(seconds)
@@ -134,15 +134,16 @@ extension GigiDaemon {
             let id = download, offers = self.offers
             request.confirm = { offer in
                 await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-                    offers.withLock { $0[id] = c }
+                    let timeout = Task {
+                        try? await Task.sleep(nanoseconds: UInt64(Self.offerTimeout * 1e9))
+                        guard !Task.isCancelled else { return }
+                        offers.withLock { $0.removeValue(forKey: id) }?.answer.resume(returning: false)
+                    }
+                    offers.withLock { $0[id] = PendingOffer(answer: c, timeout: timeout) }
                     bus.publish("download_offer", ["download": .string(id), "peer": .string(offer.peer),
                                                    "names": .array(offer.names.map(JSONValue.string)),
                                                    "files": .int(offer.files), "directories": .int(offer.directories),
                                                    "bytes": .int(Int(offer.bytes))])
-                    Task {
-                        try? await Task.sleep(nanoseconds: UInt64(Self.offerTimeout * 1e9))
-                        offers.withLock { $0.removeValue(forKey: id) }?.resume(returning: false)
-                    }
                 }
             }
         }
@@ -174,7 +175,8 @@ extension GigiDaemon {
         guard let waiting = offers.withLock({ $0.removeValue(forKey: id) }) else {
             throw GigiError("No fetch is waiting for an answer as download \(TerminalSafe.escape(id)).", exitCode: .noInput)
         }
-        waiting.resume(returning: yes)
+        waiting.timeout.cancel()
+        waiting.answer.resume(returning: yes)
         return ["download": .string(id), "accepted": .bool(yes)]
     }
 

@@ -71,10 +71,16 @@ public final class GigiDaemon: Sendable {
     let stopRequested: Locked<[CheckedContinuation<Void, Never>]?> = Locked([])
     let shares = Locked<[String: DaemonShare]>([:])
     /// Fetches waiting for a client's `accept` (fetch with "confirm"), by download id.
-    let offers = Locked<[String: CheckedContinuation<Bool, Never>]>([:])
+    let offers = Locked<[String: PendingOffer]>([:])
     /// How long a confirmed fetch waits for its `accept` before it counts as declined.
     static let offerTimeout: Double = 600
     private let server: Locked<LineSocketServer?> = Locked(nil)
+
+    /// A confirmed fetch's answer to come, and the timer that declines it.
+    struct PendingOffer: Sendable {
+        let answer: CheckedContinuation<Bool, Never>
+        let timeout: Task<Void, Never>
+    }
 
     struct DaemonShare: Sendable {
         let share: ActiveShare

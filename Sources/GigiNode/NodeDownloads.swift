@@ -30,24 +30,37 @@ public struct PartialDownload: Sendable {
     public let resumable: Bool
 }
 
+extension DownloadRecord {
+    /// The directory the download goes into (older records kept only the destination).
+    var fetchRoot: String { root ?? (destination as NSString).deletingLastPathComponent }
+}
+
 extension GigiNode {
     /// Partial downloads under `home`, newest first.
     public static func partialDownloads(home: String) throws -> [PartialDownload] {
-        let index = try FileIndex(home: home)
-        return try index.partialDownloads().map { id, rec, manifest in
-            let root = rec.root ?? (rec.destination as NSString).deletingLastPathComponent
-            var onDisk: UInt64 = 0
-            if let manifest, let writer = try? DownloadWriter(manifest: manifest, root: root) {
-                for (i, e) in manifest.entries.enumerated() where e.kind == .file {
-                    var st = stat()
-                    if lstat(writer.partial(i), &st) == 0 { onDisk += min(UInt64(st.st_size), e.size) }
-                }
-            }
-            return PartialDownload(id: id, names: manifest?.topLevelNames ?? [], root: root,
-                                   destination: rec.destination, files: manifest?.fileCount ?? 0,
-                                   bytesTotal: rec.bytesTotal, bytesRecorded: rec.bytesDone, bytesOnDisk: onDisk,
-                                   peers: rec.peers, updated: rec.updated, resumable: rec.source != nil)
+        try FileIndex(home: home).partialDownloads().map { summary($0.id, $0.record, $0.manifest) }
+    }
+
+    /// The paths of a download's partial files with the size each will have.
+    private static func partialFiles(_ manifest: Manifest?, root: String) -> [(path: String, size: UInt64)] {
+        guard let manifest, let writer = try? DownloadWriter(manifest: manifest, root: root) else { return [] }
+        return manifest.entries.enumerated().filter { $0.element.kind == .file }.map { (writer.partial($0.offset), $0.element.size) }
+    }
+
+    private static func summary(_ id: UInt64, _ rec: DownloadRecord, _ manifest: Manifest?) -> PartialDownload {
+        var onDisk: UInt64 = 0
+        for f in partialFiles(manifest, root: rec.fetchRoot) {
+            var st = stat()
+            if lstat(f.path, &st) == 0 { onDisk += min(UInt64(st.st_size), f.size) }
         }
+        return PartialDownload(id: id, names: manifest?.topLevelNames ?? [], root: rec.fetchRoot,
+                               destination: rec.destination, files: manifest?.fileCount ?? 0,
+                               bytesTotal: rec.bytesTotal, bytesRecorded: rec.bytesDone, bytesOnDisk: onDisk,
+                               peers: rec.peers, updated: rec.updated, resumable: rec.source != nil)
+    }
+
+    private static func noSuchDownload(_ id: UInt64) -> GigiError {
+        GigiError("No partial download \(id): `gigi downloads` lists them.", exitCode: .noInput)
     }
 
     /// The fetch that continues partial download `id` (or the only resumable one).
@@ -57,9 +70,9 @@ extension GigiNode {
         let candidates = all.filter { $0.record.source != nil && (id == nil || $0.id == id) }
         guard let pick = candidates.first, candidates.count == 1 else {
             if let id {
-                throw GigiError(all.contains { $0.id == id }
-                                ? "Download \(id) was started by an older gigi that did not keep its code: run `gigi fetch CODE` with the code again."
-                                : "No partial download \(id): `gigi downloads` lists them.", exitCode: .noInput)
+                guard all.contains(where: { $0.id == id }) else { throw noSuchDownload(id) }
+                throw GigiError("Download \(id) was started by an older gigi that did not keep its code: run `gigi fetch CODE` with the code again.",
+                                exitCode: .noInput)
             }
             if candidates.isEmpty { throw GigiError("No partial download to resume.", exitCode: .noInput) }
             let list = candidates.map { "\($0.id) (\(TerminalSafe.escape($0.record.destination)))" }.joined(separator: ", ")
@@ -67,22 +80,17 @@ extension GigiNode {
                             exitCode: .usage)
         }
         let rec = pick.record
-        return FetchRequest(input: rec.source!, peers: rec.addresses ?? [],
-                            output: rec.root ?? (rec.destination as NSString).deletingLastPathComponent)
+        return FetchRequest(input: rec.source!, peers: rec.addresses ?? [], output: rec.fetchRoot)
     }
 
     /// Deletes partial download `id`: its record, then its partial files.
     public static func discardDownload(home: String, id: UInt64) throws -> PartialDownload {
-        guard let d = try partialDownloads(home: home).first(where: { $0.id == id }) else {
-            throw GigiError("No partial download \(id): `gigi downloads` lists them.", exitCode: .noInput)
-        }
         let index = try FileIndex(home: home)
-        let manifest = try index.partialDownloads().first { $0.id == id }?.manifest
+        guard let found = try index.partialDownloads().first(where: { $0.id == id }) else { throw noSuchDownload(id) }
+        let d = summary(id, found.record, found.manifest)
         // The record goes first (the store's rule for deletions), then the data.
         try index.removeDownload(id: id)
-        if let manifest, let writer = try? DownloadWriter(manifest: manifest, root: d.root) {
-            for (i, e) in manifest.entries.enumerated() where e.kind == .file { unlink(writer.partial(i)) }
-        }
+        for f in partialFiles(found.manifest, root: d.root) { unlink(f.path) }
         return d
     }
 }

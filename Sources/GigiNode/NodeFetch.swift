@@ -187,9 +187,10 @@ extension GigiNode {
         }
         try FileManager.default.createDirectory(atPath: request.output, withIntermediateDirectories: true)
         let writer = try DownloadWriter(manifest: offered.manifest, root: request.output)
+        // (`withPeerID` cannot throw on an address without a peer ID.)
+        let back = try? connection.remoteAddress.withoutTrailingPeerID.withPeerID(remote)
         let fetcher = Fetcher(offered: offered, writer: writer, index: index, peers: [remote.description],
-                              source: request.input,
-                              addresses: [connection.remoteAddress.withoutTrailingPeerID.description + "/p2p/\(remote)"])
+                              source: request.input, addresses: back.map { [$0.description] } ?? [])
         fetcher.durable = request.durable
         try await runBlocking {
             try writer.preflight(overwrite: request.overwrite, bytesNeeded: offered.manifest.totalSize)

@@ -27,6 +27,8 @@ public struct ShareRequest: Sendable {
     }
 
     public static var defaultWords: Int { ShareCode.defaultWords }
+    /// The longest `--expire` (`expire_seconds`) taken: a year.
+    public static let maxExpireSeconds: Double = 366 * 86_400
     public static var wordRange: ClosedRange<Int> { ShareCode.minWords...ShareCode.maxWords }
 }
 

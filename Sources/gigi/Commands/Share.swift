@@ -52,7 +52,7 @@ struct Share: AsyncParsableCommand {
     var expireSeconds: Double? {
         get throws {
             guard let expire else { return nil }
-            guard let s = DurationText.parseSeconds(expire), s > 0, s <= 366 * 86_400 else {
+            guard let s = DurationText.parseSeconds(expire), s > 0, s <= ShareRequest.maxExpireSeconds else {
                 throw ValidationError("--expire takes a duration such as 90s, 30m, 2h or 7d (at most a year), not '\(expire)'.")
             }
             return s
