@@ -46,7 +46,6 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "GigiAuth",
                 dependencies: ["GigiBase", "GigiCrypto", "P2PCore", "COpenSSL"],
-                resources: [.copy("Resources/bip39-english.txt")],
                 swiftSettings: strict),
 
         // ── libp2p protocols (NIOCore only) and the host (NIOPosix) ─────────

@@ -1,6 +1,6 @@
 // The BIP-39 English word list: 2048 words, sorted, each identified by its
-// first four letters. Loaded once from the bundled resource (the list from
-// the reference implementation, checked by SHA-256 in the tests).
+// first four letters. Compiled in (BIP39English.swift: the list of the
+// reference implementation, checked by SHA-256 in the tests).
 //
 // Used for mnemonics here and for the words of share codes (GigiFiles), which
 // rely on the same properties: 11 bits per word, unique 4-letter prefixes, so
@@ -110,18 +110,9 @@ public enum BIP39Wordlist {
         return previous[b.count] <= limit ? previous[b.count] : nil
     }
 
-    /// Where the bundled list lives (tests check its digest).
-    static var englishResourceURL: URL? {
-        Bundle.module.url(forResource: "bip39-english", withExtension: "txt")
-    }
-
     private static func loadEnglish() -> [String] {
-        guard let url = englishResourceURL,
-              let data = try? Data(contentsOf: url) else {
-            preconditionFailure("the BIP-39 word list resource (gigi_GigiAuth.resources) is missing beside the executable")
-        }
-        let words = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-        precondition(words.count == 2048, "the BIP-39 word list resource is damaged (\(words.count) words)")
+        let words = englishText.split(separator: "\n").map(String.init)
+        precondition(words.count == 2048, "the compiled-in BIP-39 word list is damaged (\(words.count) words)")
         return words
     }
 }

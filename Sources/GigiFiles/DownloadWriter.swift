@@ -102,7 +102,18 @@ public final class DownloadWriter: @unchecked Sendable {
         self.rename = rename
         self.fileEntries = manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
         self.files = OpenFiles(limit: Self.maxOpenFiles)
+        // Each entry's directory entry (validate() made sure it is listed, and before it).
+        var dirs: [Substring: Int] = [:]
+        var parents = [Int?](repeating: nil, count: manifest.entries.count)
+        for (i, e) in manifest.entries.enumerated() {
+            if let slash = e.path.utf8.lastIndex(of: UInt8(ascii: "/")) { parents[i] = dirs[e.path[..<slash]] }
+            if e.kind == .directory { dirs[e.path[...]] = i }
+        }
+        self.parentEntry = parents
     }
+
+    /// The directory entry each entry is in (nil at the top).
+    private let parentEntry: [Int?]
 
     /// Partial files kept open at once.
     public static let maxOpenFiles = 64
@@ -110,6 +121,7 @@ public final class DownloadWriter: @unchecked Sendable {
     /// The final local path of entry `i`.
     public func target(_ i: Int) -> String {
         let p = manifest.entries[i].path
+        if rename.isEmpty { return root + "/" + p }
         let top = p.split(separator: "/", maxSplits: 1)
         if let new = rename[String(top[0])] {
             return root + "/" + new + (top.count > 1 ? "/" + top[1] : "")
@@ -119,44 +131,44 @@ public final class DownloadWriter: @unchecked Sendable {
 
     public func partial(_ i: Int) -> String {
         let t = target(i)
-        let slash = t.lastIndex(of: "/")!
-        let tag = BLAKE3.hash(Array(manifest.entries[i].path.utf8)).hex.prefix(16)
-        return String(t[..<slash]) + "/" + PathSafety.partialPrefix + tag
+        let slash = t.utf8.lastIndex(of: UInt8(ascii: "/"))!
+        var path = manifest.entries[i].path
+        let tag = path.withUTF8 { BLAKE3.hash(UnsafeRawBufferPointer($0)) }
+        return String(t[..<slash]) + "/" + PathSafety.partialPrefix + Hex.encode(tag.bytes.prefix(8))
     }
 
     /// What identifies this download in the downloads table: the target of the
     /// first top-level name (with root), e.g. "/home/u/Downloads/photos".
     public var destination: String {
-        manifest.entries.firstIndex { !$0.path.contains("/") }.map { target($0) } ?? root
-    }
-
-    private var relativeTargets: [String] {
-        manifest.entries.indices.map { String(target($0).dropFirst(root.count + 1)) }
+        manifest.entries.firstIndex { !$0.path.utf8.contains(UInt8(ascii: "/")) }.map { target($0) } ?? root
     }
 
     /// Checks that nothing would be overwritten (unless `overwrite`), that no
     /// existing component is a symlink or file, and that there is room.
     public func preflight(overwrite: Bool, bytesNeeded: UInt64) throws {
-        for (i, rel) in relativeTargets.enumerated() {
-            // Every existing ancestor must be a real directory.
-            var cur = root
-            let parts = rel.split(separator: "/")
-            for (k, comp) in parts.enumerated() {
-                cur += "/" + comp
-                var st = stat()
-                guard lstat(cur, &st) == 0 else { break }
-                let isLast = k == parts.count - 1
-                let kind = st.st_mode & S_IFMT
-                if !isLast && kind != S_IFDIR { throw DownloadError.notADirectory(cur) }
-                if isLast {
-                    if manifest.entries[i].kind == .directory {
-                        if kind != S_IFDIR { throw DownloadError.notADirectory(cur) }
-                    } else if kind == S_IFDIR || kind == S_IFLNK {
-                        throw DownloadError.notADirectory(cur)
-                    } else if !overwrite {
-                        throw DownloadError.exists(cur)
-                    }
-                }
+        // Every ancestor of an entry is itself a directory entry listed before it (the
+        // manifest's rule), so one lstat per entry checks every existing component: a
+        // symlink or file where a directory goes stops at that directory's own entry,
+        // before any lstat could pass through it.
+        var missing = Set<Int>()   // directory entries that do not exist: nothing below them does
+        for (i, e) in manifest.entries.enumerated() {
+            if let parent = parentEntry[i], missing.contains(parent) {
+                if e.kind == .directory { missing.insert(i) }
+                continue
+            }
+            let cur = target(i)
+            var st = stat()
+            guard lstat(cur, &st) == 0 else {
+                if e.kind == .directory { missing.insert(i) }
+                continue
+            }
+            let kind = st.st_mode & S_IFMT
+            if e.kind == .directory {
+                if kind != S_IFDIR { throw DownloadError.notADirectory(cur) }
+            } else if kind == S_IFDIR || kind == S_IFLNK {
+                throw DownloadError.notADirectory(cur)
+            } else if !overwrite {
+                throw DownloadError.exists(cur)
             }
         }
         var vfs = statvfs()
@@ -172,14 +184,20 @@ public final class DownloadWriter: @unchecked Sendable {
     @discardableResult
     public func open() throws -> Set<Int> {
         var existing = Set<Int>()
+        var fresh = Set<Int>()   // directories made by this call: no partial file is in one yet
         for (i, e) in manifest.entries.enumerated() {
-            let t = target(i)
             if e.kind == .directory {
-                if mkdir(t, 0o700) != 0 && errno != EEXIST { throw DownloadError.io(t, errno) }
+                let t = target(i)
+                if mkdir(t, 0o700) == 0 {
+                    fresh.insert(i)
+                    continue
+                }
+                if errno != EEXIST { throw DownloadError.io(t, errno) }
                 var st = stat()
                 guard lstat(t, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw DownloadError.notADirectory(t) }
                 continue
             }
+            if let parent = parentEntry[i], fresh.contains(parent) { continue }
             let p = partial(i)
             var st = stat()
             guard lstat(p, &st) == 0 else {
@@ -203,7 +221,7 @@ public final class DownloadWriter: @unchecked Sendable {
     private func withFile<T>(_ i: Int, create: Bool, _ body: (Int32) throws -> T) throws -> T {
         let exists = lock.withLock { created.contains(i) }
         if !exists && !create { throw DownloadError.io(partial(i), ENOENT) }
-        let fd = try files.acquire(i, path: partial(i), create: !exists)
+        let fd = try files.acquire(i, path: self.partial(i), create: !exists)
         defer { files.release(i) }
         if !exists { lock.withLock { _ = created.insert(i) } }
         return try body(fd)
@@ -367,7 +385,8 @@ public final class DownloadWriter: @unchecked Sendable {
                 throw DownloadError.verificationFailed(e.path)
             }
         }
-        let toSync = durable ? fileEntries : fileEntries.filter { access(target($0), F_OK) == 0 }
+        // Without `overwrite` no file can replace another (RENAME_NOREPLACE refuses).
+        let toSync = durable ? fileEntries : overwrite ? fileEntries.filter { access(target($0), F_OK) == 0 } : []
         // Start writeback of every file before waiting for any: one fsync after another
         // then mostly finds its data on the way (many small files: a few fsyncs' time).
         if toSync.count > 1 {
@@ -453,7 +472,7 @@ final class OpenFiles: @unchecked Sendable {
     deinit { for s in slots.values { Glibc.close(s.fd) } }
 
     /// A descriptor for entry `i` (opened, or created with mode 0600, as needed); pair with `release`.
-    func acquire(_ i: Int, path: String, create: Bool) throws -> Int32 {
+    func acquire(_ i: Int, path: @autoclosure () -> String, create: Bool) throws -> Int32 {
         if let fd = lock.withLock({ () -> Int32? in
             guard var s = slots[i] else { return nil }
             clock += 1
@@ -462,13 +481,18 @@ final class OpenFiles: @unchecked Sendable {
             slots[i] = s
             return s.fd
         }) { return fd }
-        let flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | (create && !readOnly ? O_CREAT : 0)
-        let fd = Glibc.open(path, flags, 0o600)
-        guard fd >= 0 else { throw DownloadError.io(path, errno) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            Glibc.close(fd)
-            throw readOnly ? DownloadError.io(path, EINVAL) : DownloadError.notADirectory(path)
+        let path = path()
+        let flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW
+        // A new file made here is a regular file: only one that was there needs checking.
+        var fd = create && !readOnly ? Glibc.open(path, flags | O_CREAT | O_EXCL, 0o600) : -1
+        if fd < 0 {
+            fd = Glibc.open(path, flags | (create && !readOnly ? O_CREAT : 0), 0o600)
+            guard fd >= 0 else { throw DownloadError.io(path, errno) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                Glibc.close(fd)
+                throw readOnly ? DownloadError.io(path, EINVAL) : DownloadError.notADirectory(path)
+            }
         }
         var surplus: Int32? = nil
         let result: Int32 = lock.withLock {

@@ -216,8 +216,18 @@ public final class Fetcher: @unchecked Sendable {
                 verified[c] = true; reused += 1; bytes += UInt64(exp.length)
             }
         }
-        try writer.sync()
-        try save(verified, bytes: bytes)
+        // The download's record is committed in the background while the first chunks
+        // come (resume does not depend on it: partial files are re-hashed when their
+        // chunks are not recorded). From here on only `commitQueue` touches `record`.
+        let (first, firstBytes) = (verified, bytes)
+        commitQueue.async {
+            do {
+                try self.writer.sync()
+                try self.save(first, bytes: firstBytes)
+            } catch {
+                self.fail(error)
+            }
+        }
         lock.withLock {
             scheduler = Self.makeScheduler(verified, writer: writer, config: config)
             progress.chunksDone = verified.setCount

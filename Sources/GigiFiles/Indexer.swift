@@ -132,7 +132,7 @@ public final class Indexer: @unchecked Sendable {
             default: throw IndexError.unsupported(p)
             }
         }
-        found.sort { Array($0.relative.utf8).lexicographicallyPrecedes(Array($1.relative.utf8)) }
+        found.sort { $0.relative.utf8.lexicographicallyPrecedes($1.relative.utf8) }   // byte order, no copies
         let total = found.reduce(UInt64(0)) { $0 + ($1.isDir ? 0 : UInt64($1.st.st_size)) }
         var done: UInt64 = 0
         var entries: [ManifestEntry] = []

@@ -105,7 +105,7 @@ public struct Manifest: Codable, Equatable, Sendable {
 
     /// The top-level names (what the fetcher will create in its destination).
     public var topLevelNames: [String] {
-        entries.map(\.path).filter { !$0.contains("/") }
+        entries.map(\.path).filter { !$0.utf8.contains(UInt8(ascii: "/")) }
     }
 
     /// Decodes and validates an untrusted manifest.

@@ -110,6 +110,9 @@ public final class GigiNode: Sendable {
     /// Recent resolutions of `send`'s peer argument (NodeMessaging.swift).
     let sendTargets = Locked<[String: (target: ResolvedPeer, at: ContinuousClock.Instant)]>([:])
 
+    /// Shares' chunk-index commits still running (NodeShare.swift).
+    let indexWrites = DispatchGroup()
+
     /// The node's peer ID.
     public var peerID: String { host.peerID.description }
 
@@ -203,6 +206,9 @@ public final class GigiNode: Sendable {
 
     /// Stops serving, closes connections, and closes the store.
     public func shutdown() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            indexWrites.notify(queue: .global()) { c.resume() }
+        }
         await messaging.stop()
         await lan?.stop(goodbye: true)
         await shares.finish()

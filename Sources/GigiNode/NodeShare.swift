@@ -113,7 +113,17 @@ extension GigiNode {
             let result = try indexer.index(paths: request.paths)
             return (result, indexer.skipped)
         }
-        try await runBlocking { try self.index.indexShare(indexed) }
+        // Chunks are served from `indexed`, in memory; the chunk index (which lets later
+        // fetches into this home reuse these files' chunks) is committed in the background
+        // while the code is shown, and `shutdown` waits for it.
+        let index = self.index, logger = self.logger
+        indexWrites.enter()
+        DispatchQueue.global(qos: .utility).async {
+            defer { self.indexWrites.leave() }
+            do { try index.indexShare(indexed) } catch {
+                logger.warning("could not add the share to the chunk index: \(error)")
+            }
+        }
 
         let code = try request.restore.map { try ShareCode.parse($0.code) } ?? ShareCode.generate(words: request.words)
         let shareID = request.restore.flatMap { Hex.decode($0.shareID) }.flatMap { $0.count == 16 ? $0 : nil }

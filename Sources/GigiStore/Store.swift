@@ -58,16 +58,20 @@ public final class Store: Sendable {
                 migration: Migration? = nil) throws {
         let env = try LMDBEnvironment(path: path, configuration: configuration)
         environment = env
-        // All tables open in one transaction (one commit, one fsync).
-        let db: [String: LMDBDatabase] = try env.write { txn in
+        // All tables open in one transaction (one commit, one fsync), which also stamps
+        // a new environment with the schema version: a fresh home costs one commit.
+        let (db, found): ([String: LMDBDatabase], UInt64?) = try env.write { txn in
             var opened: [String: LMDBDatabase] = [:]
             opened["chunks"] = try env.database("chunks", flags: .dupSort, in: txn)
             opened["file_chunks"] = try env.database(Store.fileChunksName, flags: [.dupSort, .dupFixed], in: txn)
             for name in ["files", "file_paths", "manifests", "shares", "downloads", "messages", "outbox",
-                         "contacts", "groups", "peers", "settings", "meta"] {
+                         "contacts", "groups", "peers", "settings", "meta"] + Store.otherTables {
                 opened[name] = try env.database(name, in: txn)
             }
-            return opened
+            let meta = StoreTable<String, UInt64>(database: opened["meta"]!)
+            let found = try meta.get("schema", in: txn)
+            if found == nil { try meta.put(Store.schemaVersion, for: "schema", in: txn) }
+            return (opened, found)
         }
         chunks = StoreMultiTable(database: db["chunks"]!)
         fileChunks = StoreMultiTable(database: db["file_chunks"]!)
@@ -83,22 +87,21 @@ public final class Store: Sendable {
         peers = StoreTable(database: db["peers"]!)
         settings = StoreTable(database: db["settings"]!)
         meta = StoreTable(database: db["meta"]!)
-        try env.write { txn in
-            let found = try meta.get("schema", in: txn)
-            switch found {
-            case nil:
-                try meta.put(Store.schemaVersion, for: "schema", in: txn)
-            case let v? where v > Store.schemaVersion:
-                throw StoreError.schemaTooNew(found: UInt32(clamping: v), supported: UInt32(Store.schemaVersion))
-            case let v? where v < Store.schemaVersion:
+        if let v = found, v > Store.schemaVersion {
+            throw StoreError.schemaTooNew(found: UInt32(clamping: v), supported: UInt32(Store.schemaVersion))
+        }
+        if let v = found, v < Store.schemaVersion {
+            try env.write { txn in
                 if v < 2 { try rebuildFileChunks(in: txn) }
                 try migration?(v, Store.schemaVersion, self, txn)
                 try meta.put(Store.schemaVersion, for: "schema", in: txn)
-            default:
-                break
             }
         }
     }
+
+    /// Tables that modules above open by name themselves (`StoreTable(name, in:)`), created
+    /// here with the others so that a new home needs a single commit.
+    static let otherTables = ["dm_unread"]
 
     /// The schema version recorded in the environment.
     public func storedSchemaVersion() throws -> UInt64? {
