@@ -4,14 +4,15 @@
 // chunk size, and the entries — directories (empty ones too) and files with
 // size, mode, mtime, SHA-256 and the BLAKE3-256 of each 256 KiB chunk (the
 // last one shorter; an empty file has none). Every file starts on a chunk
-// boundary. The manifest id is BLAKE3 of the encoded bytes.
+// boundary. The manifest id is BLAKE3 of the encoded bytes. The bytes are
+// written and read by hand (ManifestCodec.swift); the Codable conformance
+// gives the same bytes and stays for other users.
 //
 // A received manifest is untrusted: `Manifest.decode` refuses absurd sizes
 // and counts (limits below), unsafe paths (PathSafety), duplicate names,
 // files under non-directories, and chunk lists that do not match the size.
 
 import GigiBase
-import GigiCBOR
 import GigiCrypto
 
 public enum ManifestError: Error, Equatable, Sendable, UserFacingError {
@@ -94,8 +95,6 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.entries = entries
     }
 
-    public func encoded() throws -> [UInt8] { try CBOREncoder().encode(self) }
-
     /// The manifest id of encoded bytes.
     public static func id(of bytes: [UInt8]) -> Digest32 { BLAKE3.hash(bytes) }
 
@@ -106,21 +105,6 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// The top-level names (what the fetcher will create in its destination).
     public var topLevelNames: [String] {
         entries.map(\.path).filter { !$0.contains("/") }
-    }
-
-    /// Decodes and validates an untrusted manifest.
-    public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        guard bytes.count <= maxEncodedSize else { throw ManifestError.tooLarge("\(bytes.count) bytes") }
-        var options = CBORDecodingOptions()
-        options.maxInputSize = maxEncodedSize
-        options.maxDepth = 8
-        options.requireDeterministic = true
-        let m: Manifest
-        do { m = try CBORDecoder(options: options).decode(Manifest.self, from: bytes) } catch {
-            throw ManifestError.malformed("undecodable: \(error)")
-        }
-        try m.validate()
-        return m
     }
 
     /// Checks everything a receiver relies on.
