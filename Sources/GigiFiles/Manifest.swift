@@ -113,20 +113,21 @@ public struct Manifest: Codable, Equatable, Sendable {
         guard chunkSize == Self.defaultChunkSize else { throw ManifestError.malformed("chunk size \(chunkSize)") }
         guard entries.count <= Self.maxEntries else { throw ManifestError.tooLarge("\(entries.count) entries") }
         guard !entries.isEmpty else { throw ManifestError.malformed("no entries") }
-        var kinds: [String: ManifestEntry.Kind] = [:]
+        // Keyed by Substring so that parents are looked up without building strings;
+        // equality is String's (canonical equivalence), as before.
+        var kinds: [Substring: ManifestEntry.Kind] = [:]
         kinds.reserveCapacity(entries.count)
         for e in entries {
-            try PathSafety.validate(e.path)
-            guard kinds[e.path] == nil else {
+            try PathSafety.check(e.path)
+            guard kinds.updateValue(e.kind, forKey: e.path[...]) == nil else {
                 throw ManifestError.malformed("duplicate name \"\(PathSafety.displayName(e.path))\"")
             }
-            if let slash = e.path.lastIndex(of: "/") {
-                let parent = String(e.path[..<slash])
-                guard kinds[parent] == .directory else {
+            // PathSafety made every "/" byte a "/" character of its own.
+            if let slash = e.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
+                guard kinds[e.path[..<slash]] == .directory else {
                     throw ManifestError.malformed("\"\(PathSafety.displayName(e.path))\" is not inside a listed directory")
                 }
             }
-            kinds[e.path] = e.kind
             switch e.kind {
             case .directory:
                 guard e.size == 0, e.sha256.isEmpty, e.chunkHashes.isEmpty else {
