@@ -4,14 +4,15 @@
 // chunk size, and the entries — directories (empty ones too) and files with
 // size, mode, mtime, SHA-256 and the BLAKE3-256 of each 256 KiB chunk (the
 // last one shorter; an empty file has none). Every file starts on a chunk
-// boundary. The manifest id is BLAKE3 of the encoded bytes.
+// boundary. The manifest id is BLAKE3 of the encoded bytes. The bytes are
+// written and read by hand (ManifestCodec.swift); the Codable conformance
+// gives the same bytes and stays for other users.
 //
 // A received manifest is untrusted: `Manifest.decode` refuses absurd sizes
 // and counts (limits below), unsafe paths (PathSafety), duplicate names,
 // files under non-directories, and chunk lists that do not match the size.
 
 import GigiBase
-import GigiCBOR
 import GigiCrypto
 
 public enum ManifestError: Error, Equatable, Sendable, UserFacingError {
@@ -94,8 +95,6 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.entries = entries
     }
 
-    public func encoded() throws -> [UInt8] { try CBOREncoder().encode(self) }
-
     /// The manifest id of encoded bytes.
     public static func id(of bytes: [UInt8]) -> Digest32 { BLAKE3.hash(bytes) }
 
@@ -108,41 +107,27 @@ public struct Manifest: Codable, Equatable, Sendable {
         entries.map(\.path).filter { !$0.utf8.contains(UInt8(ascii: "/")) }
     }
 
-    /// Decodes and validates an untrusted manifest.
-    public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        guard bytes.count <= maxEncodedSize else { throw ManifestError.tooLarge("\(bytes.count) bytes") }
-        var options = CBORDecodingOptions()
-        options.maxInputSize = maxEncodedSize
-        options.maxDepth = 8
-        options.requireDeterministic = true
-        let m: Manifest
-        do { m = try CBORDecoder(options: options).decode(Manifest.self, from: bytes) } catch {
-            throw ManifestError.malformed("undecodable: \(error)")
-        }
-        try m.validate()
-        return m
-    }
-
     /// Checks everything a receiver relies on.
     public func validate() throws {
         guard version == Self.formatVersion else { throw ManifestError.malformed("unknown version \(version)") }
         guard chunkSize == Self.defaultChunkSize else { throw ManifestError.malformed("chunk size \(chunkSize)") }
         guard entries.count <= Self.maxEntries else { throw ManifestError.tooLarge("\(entries.count) entries") }
         guard !entries.isEmpty else { throw ManifestError.malformed("no entries") }
-        var kinds: [String: ManifestEntry.Kind] = [:]
+        // Keyed by Substring so that parents are looked up without building strings;
+        // equality is String's (canonical equivalence), as before.
+        var kinds: [Substring: ManifestEntry.Kind] = [:]
         kinds.reserveCapacity(entries.count)
         for e in entries {
-            try PathSafety.validate(e.path)
-            guard kinds[e.path] == nil else {
+            try PathSafety.check(e.path)
+            guard kinds.updateValue(e.kind, forKey: e.path[...]) == nil else {
                 throw ManifestError.malformed("duplicate name \"\(PathSafety.displayName(e.path))\"")
             }
-            if let slash = e.path.lastIndex(of: "/") {
-                let parent = String(e.path[..<slash])
-                guard kinds[parent] == .directory else {
+            // PathSafety made every "/" byte a "/" character of its own.
+            if let slash = e.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
+                guard kinds[e.path[..<slash]] == .directory else {
                     throw ManifestError.malformed("\"\(PathSafety.displayName(e.path))\" is not inside a listed directory")
                 }
             }
-            kinds[e.path] = e.kind
             switch e.kind {
             case .directory:
                 guard e.size == 0, e.sha256.isEmpty, e.chunkHashes.isEmpty else {

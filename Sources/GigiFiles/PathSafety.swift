@@ -6,6 +6,10 @@
 // "." or "..", a Windows device name, or longer than 255 bytes. Writers also
 // refuse to follow symlinks inside the destination (see FileWriter). When a
 // name is printed, control and bidi characters are escaped.
+//
+// The rules hold for the UTF-8 bytes, which is what the file system sees, and
+// every "/" must be a Character of its own, so that code splitting on
+// Characters (DownloadWriter) sees the same components.
 
 import GigiBase
 
@@ -36,9 +40,88 @@ public enum PathSafety {
         return s
     }()
 
+    /// The device names as the bytes of their (3 to 7 ASCII letter) names, big-endian.
+    static let deviceNameCodes: Set<UInt64> = Set(deviceNames.map { $0.utf8.reduce(0) { $0 << 8 | UInt64($1) } })
+
     /// Checks a received relative path and returns its components.
     @discardableResult
     public static func validate(_ path: String) throws -> [Substring] {
+        try check(path)
+        return path.split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    /// Checks a received relative path without allocating. The rules apply to the
+    /// UTF-8 bytes, as the file system sees them (for an ASCII name that is all it
+    /// takes). A non-ASCII name must also pass them on Characters (`checkCharacters`,
+    /// the original form of the rules), and each of its "/" bytes must be a Character
+    /// of its own: "../\u{301}x" is one Character component but two on disk, the
+    /// first of them "..".
+    static func check(_ path: String) throws {
+        var utf8 = path
+        let slashes = try utf8.withUTF8 { try checkBytes($0, path) }
+        guard let slashes else { return }
+        try checkCharacters(path)
+        var characterSlashes = 0
+        for c in path where c == "/" { characterSlashes += 1 }
+        guard characterSlashes == slashes else {
+            throw PathSafetyError.unsafe(path: path, reason: "a \"/\" joined to the character next to it")
+        }
+    }
+
+    /// The rules on the bytes; returns nil for an ASCII name, else its number of "/" bytes.
+    private static func checkBytes(_ b: UnsafeBufferPointer<UInt8>, _ path: String) throws -> Int? {
+        func fail(_ reason: String) -> PathSafetyError { .unsafe(path: path, reason: reason) }
+        guard !b.isEmpty else { throw fail("empty name") }
+        guard b.count <= maxPathBytes else { throw fail("name too long") }
+        guard b[0] != UInt8(ascii: "/") else { throw fail("absolute path") }
+        var all: UInt8 = 0, nul = false, backslash = false, slashes = 0
+        for c in b {
+            all |= c
+            switch c {
+            case 0: nul = true
+            case UInt8(ascii: "\\"): backslash = true
+            case UInt8(ascii: "/"): slashes += 1
+            default: break
+            }
+        }
+        guard !nul else { throw fail("NUL byte") }
+        guard !backslash else { throw fail("backslash") }
+        guard slashes < maxDepth else { throw fail("too deeply nested") }
+        var start = 0
+        while start <= b.count {
+            var end = start
+            while end < b.count && b[end] != UInt8(ascii: "/") { end += 1 }
+            try checkComponent(UnsafeBufferPointer(rebasing: b[start..<end]), fail)
+            start = end + 1
+        }
+        return all < 0x80 ? nil : slashes
+    }
+
+    private static let partialPrefixBytes = Array(partialPrefix.utf8)
+
+    private static func checkComponent(_ c: UnsafeBufferPointer<UInt8>, _ fail: (String) -> PathSafetyError) throws {
+        let dot = UInt8(ascii: ".")
+        guard !c.isEmpty else { throw fail("empty path component") }
+        if c.count <= 2 && c.allSatisfy({ $0 == dot }) { throw fail("\"\(String(decoding: c, as: UTF8.self))\" component") }
+        guard c.count <= maxComponentBytes else { throw fail("component too long") }
+        guard !c.starts(with: partialPrefixBytes) else { throw fail("a name reserved for unfinished downloads") }
+        // The stem: the first run of characters other than ".", lower-cased, without trailing spaces.
+        var i = 0
+        while i < c.count && c[i] == dot { i += 1 }
+        var j = i
+        while j < c.count && c[j] != dot { j += 1 }
+        while j > i && c[j - 1] == UInt8(ascii: " ") { j -= 1 }
+        guard (3...7).contains(j - i) else { return }
+        var code: UInt64 = 0
+        for k in i..<j {
+            let x = c[k]
+            code = code << 8 | UInt64((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(x) ? x | 0x20 : x)
+        }
+        guard !deviceNameCodes.contains(code) else { throw fail("device name") }
+    }
+
+    /// The rules on Characters (for non-ASCII names; see `check`).
+    static func checkCharacters(_ path: String) throws {
         func fail(_ reason: String) -> PathSafetyError { .unsafe(path: path, reason: reason) }
         guard !path.isEmpty else { throw fail("empty name") }
         guard path.utf8.count <= maxPathBytes else { throw fail("name too long") }
@@ -55,7 +138,6 @@ public enum PathSafety {
             let stem = p.split(separator: ".", maxSplits: 1).first.map { $0.lowercased() } ?? ""
             guard !deviceNames.contains(stem.trimmingTrailingSpaces) else { throw fail("device name") }
         }
-        return parts
     }
 
     /// Whether `child` names a path below `parent` (both validated, relative).
