@@ -19,9 +19,10 @@
 //   * keys the type does not know (of any CBOR type, with any well-formed
 //     deterministic value) are skipped, in their canonical place;
 //   * `h` and `c` may be arrays of integers 0...255 instead of byte strings;
-//   * the limits of `CBORDecodingOptions.default`: at most 2^20 data items in
-//     all (about 61,000 entries) and 16 MiB per string (a file's chunk list:
-//     files up to 128 GiB).
+// Its default item and string limits (2^20 items, about 61,000 entries; 16 MiB
+// per string, a file of 128 GiB) were below the manifest's own and are gone: the
+// bounds are Manifest.maxEncodedSize for the input and every string,
+// Manifest.maxEntries and Manifest.maxFileSize (validate()).
 // Where the generic path's answer was not well defined it now rejects: two
 // text keys of one map that differ in bytes but are canonically equivalent
 // Unicode (`Set<CBOR>` compared them as equal strings but hashed their bytes).
@@ -104,11 +105,11 @@ struct ManifestDecodingError: Error, CustomStringConvertible {
 /// A strict reader of the manifest's canonical CBOR. Every length is checked
 /// against the remaining input before anything is allocated.
 struct ManifestReader {
-    /// The limits the generic decoder applied (Manifest.decode set maxDepth 8 and
-    /// kept the default item and length limits of `CBORDecodingOptions`).
+    /// Nesting as the generic decoder allowed it; items and string lengths are bounded
+    /// by the input itself (every item takes at least one byte of it).
     static let maxDepth = 8
-    static let maxItems = CBORDecodingOptions.default.maxItems
-    static let maxLength = CBORDecodingOptions.default.maxLength
+    static let maxItems = Manifest.maxEncodedSize
+    static let maxLength = Manifest.maxEncodedSize
     /// The smallest entry: a map head and eight one-letter keys with one-byte values.
     static let minEntryBytes = 1 + 8 * 3
 

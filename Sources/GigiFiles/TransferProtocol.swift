@@ -78,6 +78,7 @@ public struct ShareWire: Codable, Equatable, Sendable {
     public static func decode(_ bytes: [UInt8]) throws -> ShareWire {
         var options = CBORDecodingOptions()
         options.maxInputSize = maxAcceptSize
+        options.maxLength = maxAcceptSize   // the manifest rides in one byte string
         options.maxDepth = 4
         do { return try CBORDecoder(options: options).decode(ShareWire.self, from: bytes) } catch {
             throw SharePAKEError.protocolViolation("undecodable message")
