@@ -148,6 +148,9 @@ final class MaliciousSharerTests: XCTestCase {
             ("a/../../escaped", [dir]),
             (absolute + "/x.bin", []),
             ("../\u{1b}]0;owned\u{07}\u{1b}[2J", []),
+            // A combining mark after "/" makes "/\u{301}" one Character: rules that split by
+            // Characters see one harmless name here, the kernel sees "..".
+            ("../\u{301}escaped", []),
         ]
         for (name, before) in cases {
             var m = s.manifest
@@ -163,6 +166,9 @@ final class MaliciousSharerTests: XCTestCase {
             try assertNothingPresented(s)
             XCTAssertFalse(FileManager.default.fileExists(atPath: outside.path))
             XCTAssertFalse(FileManager.default.fileExists(atPath: absolute))
+            let beside = try FileManager.default.contentsOfDirectory(atPath: s.dirs.root.path)
+            XCTAssertFalse(beside.contains { $0.unicodeScalars.contains { $0.value == 0x301 } },
+                           "\(PathSafety.displayName(name)): a file was written beside the destination")
         }
     }
 
