@@ -17,6 +17,8 @@ public struct ShareRequest: Sendable {
     public var ticket: Bool
     /// Serve again under an earlier share's id, code and ticket secret (a daemon restarting).
     public var restore: ShareRestore?
+    /// The paths already indexed (`GigiNode.index`, e.g. while the node was starting).
+    public var prepared: PreparedShare?
 
     public init(paths: [String], words: Int = ShareCode.defaultWords, ticket: Bool = false,
                 restore: ShareRestore? = nil) {
@@ -43,6 +45,13 @@ public struct ShareRestore: Sendable, Codable, Equatable {
         self.code = code
         self.ticket = ticket
     }
+}
+
+/// Paths indexed and ready to serve (`GigiNode.index`).
+public struct PreparedShare: Sendable {
+    let indexed: IndexedShare
+    /// Paths skipped while indexing (sockets, devices, unfinished downloads).
+    public let skipped: [String]
 }
 
 /// A share being served by this node.
@@ -102,17 +111,9 @@ extension GigiNode {
     /// (bytes hashed, bytes total) while indexing.
     public func share(_ request: ShareRequest,
                       progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> ActiveShare {
-        for p in request.paths where !FileManager.default.fileExists(atPath: p) {
-            throw GigiNodeError.notFound(p)
-        }
-        let indexed: IndexedShare
-        var skipped: [String] = []
-        (indexed, skipped) = try await runBlocking {
-            let indexer = Indexer()
-            indexer.progress = progress
-            let result = try indexer.index(paths: request.paths)
-            return (result, indexer.skipped)
-        }
+        let prepared: PreparedShare
+        if let p = request.prepared { prepared = p } else { prepared = try await Self.index(request.paths, progress: progress) }
+        let (indexed, skipped) = (prepared.indexed, prepared.skipped)
         // Chunks are served from `indexed`, in memory; the chunk index (which lets later
         // fetches into this home reuse these files' chunks) is committed in the background
         // while the code is shown, and `shutdown` waits for it.
@@ -150,6 +151,21 @@ extension GigiNode {
                            directories: entries.filter { $0.kind == .directory }.count,
                            bytes: indexed.manifest.totalSize, chunks: indexed.manifest.totalChunks,
                            topNames: indexed.manifest.topLevelNames, skipped: skipped, secretBits: code.secretBits)
+    }
+
+    /// Indexes `paths` for `share` (`ShareRequest.prepared`); needs no node, so it can
+    /// run while one starts. `progress` gets (bytes hashed, bytes total).
+    public static func index(_ paths: [String],
+                             progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> PreparedShare {
+        for p in paths where !FileManager.default.fileExists(atPath: p) {
+            throw GigiNodeError.notFound(p)
+        }
+        return try await runBlocking {
+            let indexer = Indexer()
+            indexer.progress = progress
+            let result = try indexer.index(paths: paths)
+            return PreparedShare(indexed: result, skipped: indexer.skipped)
+        }
     }
 
     /// Chunks sent to `peer` (a peer ID) over all its fetches from this node.

@@ -77,13 +77,21 @@ struct Share: AsyncParsableCommand {
         let lanConfig = try lan.serviceConfig(home: home)
         let options = GigiNodeOptions(home: home, listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen,
                                       lan: lanConfig, nickname: lan.announcedNickname(home: home), logger: log)
-        let node = try await GigiNode.start(options)
+        // Indexing needs no node: it runs while the node starts (identity, store, listening).
+        let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Indexing")
+        let paths = self.paths
+        let indexing = Task { try await GigiNode.index(paths, progress: { done, total in meter.update(done, total) }) }
+        let node: GigiNode
+        do { node = try await GigiNode.start(options) } catch {
+            _ = try? await indexing.value
+            throw error
+        }
         let interrupt = SignalWatcher.interrupts()
         do {
-            let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Indexing")
-            let share = try await node.share(ShareRequest(paths: paths, words: words, ticket: ticket),
-                                             progress: { done, total in meter.update(done, total) })
+            var request = ShareRequest(paths: paths, words: words, ticket: ticket)
+            request.prepared = try await indexing.value
             meter.finish()
+            let share = try await node.share(request)
             let addresses = await node.dialableAddresses()
             for s in share.skipped {
                 FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
