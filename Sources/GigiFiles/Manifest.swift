@@ -119,6 +119,9 @@ public struct Manifest: Codable, Equatable, Sendable {
         kinds.reserveCapacity(entries.count)
         for e in entries {
             try PathSafety.check(e.path)
+            // Our sharers send permission bits only and stat's nanoseconds: anything else is made up.
+            guard e.mode <= 0o777 else { throw ManifestError.malformed("mode \(String(e.mode, radix: 8))") }
+            guard e.mtimeNanos < 1_000_000_000 else { throw ManifestError.malformed("mtime nanoseconds \(e.mtimeNanos)") }
             guard kinds.updateValue(e.kind, forKey: e.path[...]) == nil else {
                 throw ManifestError.malformed("duplicate name \"\(PathSafety.displayName(e.path))\"")
             }

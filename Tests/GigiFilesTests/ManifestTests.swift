@@ -47,6 +47,15 @@ final class ManifestTests: XCTestCase {
         var m = Manifest(entries: [file("a", size: 1)])
         m.chunkSize = 1
         XCTAssertThrowsError(try Manifest.decode(m.encoded()))
+        // Setuid and friends, and nanoseconds past a second, come from no real sharer.
+        var setuid = file("a", size: 1)
+        setuid.mode = 0o4755
+        XCTAssertThrowsError(try Manifest.decode(Manifest(entries: [setuid]).encoded()))
+        var nanos = file("a", size: 1)
+        nanos.mtimeNanos = 1_000_000_000
+        XCTAssertThrowsError(try Manifest.decode(Manifest(entries: [nanos]).encoded()))
+        nanos.mtimeNanos = 999_999_999
+        XCTAssertNoThrow(try Manifest.decode(Manifest(entries: [nanos]).encoded()))
     }
 
     func testChunkMapLocatesAcrossFiles() {
