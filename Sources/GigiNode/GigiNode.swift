@@ -132,6 +132,9 @@ public final class GigiNode: Sendable {
     public static func start(_ options: GigiNodeOptions) async throws -> GigiNode {
         try FileManager.default.createDirectory(atPath: options.home, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // The store opens (on a new home: created, one commit) while the identity loads
+        // and the host starts listening.
+        async let opened = runBlocking { try FileIndex(home: options.home) }
         let identity: P2PPrivateKey
         if let file = options.identityFile {
             guard let key = try NodeIdentity.read(file: file) else { throw GigiNodeError.notFound(file) }
@@ -139,11 +142,11 @@ public final class GigiNode: Sendable {
         } else {
             identity = try NodeIdentity.loadOrCreate(home: options.home)
         }
-        let index = try FileIndex(home: options.home)
         var config = P2PHostConfig()
         config.agentVersion = "gigi/\(GigiVersion.string)"
         let host = P2PHost(identity: identity, config: config)
         var lan: GigiDNSService? = nil
+        let index: FileIndex
         do {
             for text in options.listen {
                 let addr = try parseAddress(text)
@@ -151,6 +154,7 @@ public final class GigiNode: Sendable {
                     throw GigiNodeError.listenFailed(text, reason: describe(error))
                 }
             }
+            index = try await opened
             if let cfg = options.lan, cfg.enabled {
                 let store: GigiDNSPeerStore? = options.rememberLANPeers ? GigiDNSLMDBPeerStore(store: index.store) : nil
                 // A node that listens nowhere (a fetcher) only asks; it announces nothing.
