@@ -5,6 +5,23 @@ import XCTest
 @testable import GigiStore
 
 final class StoreTests: XCTestCase {
+    /// FileRecord's hand-written encoding writes what the Codable encoding writes.
+    func testFileRecordEncodingIsTheCodableOne() throws {
+        let records = [
+            FileRecord(path: "/home/u/Downloads/photos/a.jpg", size: 10_240, mtimeNanoseconds: 1_764_582_345_123_456_789,
+                       inode: 16_482_462, device: 64_768, indexedAt: Date(timeIntervalSince1970: 1_764_582_345)),
+            FileRecord(path: "", size: 0, mtimeNanoseconds: -1_000_000_001, inode: 0, device: 0,
+                       indexedAt: Date(timeIntervalSince1970: 1_764_582_345.678)),
+            FileRecord(path: "/tmp/ü l/\u{301}x", size: UInt64.max, mtimeNanoseconds: Int64.min, inode: UInt64.max,
+                       device: 1 << 40, indexedAt: Date(timeIntervalSince1970: -0.5)),
+        ]
+        for r in records {
+            let bytes = try r.storeEncoded()
+            XCTAssertEqual(bytes, [FileRecord.recordVersion] + (try CBOREncoder().encode(r)))
+            XCTAssertEqual(try bytes.withUnsafeBytes { try FileRecord.storeDecoded($0) }, r)
+        }
+    }
+
     /// MessageRecord's hand-written coding writes what the Codable encoding writes and reads it back.
     func testMessageRecordCodingIsTheCodableOne() throws {
         let id = [UInt8](0..<16)
