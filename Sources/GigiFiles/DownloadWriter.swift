@@ -94,7 +94,7 @@ public final class DownloadWriter: @unchecked Sendable {
     /// - Parameters: `root` is an existing directory; `rename` maps a top-level
     ///   name to a different name inside root.
     public init(manifest: Manifest, root: String, rename: [String: String] = [:]) throws {
-        try manifest.validate()
+        self.parentEntry = try manifest.parentDirectories()
         for (_, v) in rename { try PathSafety.validate(v) }
         self.manifest = manifest
         self.root = root
@@ -102,17 +102,9 @@ public final class DownloadWriter: @unchecked Sendable {
         self.rename = rename
         self.fileEntries = manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
         self.files = OpenFiles(limit: Self.maxOpenFiles)
-        // Each entry's directory entry (validate() made sure it is listed, and before it).
-        var dirs: [Substring: Int] = [:]
-        var parents = [Int?](repeating: nil, count: manifest.entries.count)
-        for (i, e) in manifest.entries.enumerated() {
-            if let slash = e.path.utf8.lastIndex(of: UInt8(ascii: "/")) { parents[i] = dirs[e.path[..<slash]] }
-            if e.kind == .directory { dirs[e.path[...]] = i }
-        }
-        self.parentEntry = parents
     }
 
-    /// The directory entry each entry is in (nil at the top).
+    /// The directory entry each entry is in (nil at the top), listed before it.
     private let parentEntry: [Int?]
 
     /// Partial files kept open at once.
@@ -221,7 +213,7 @@ public final class DownloadWriter: @unchecked Sendable {
     private func withFile<T>(_ i: Int, create: Bool, _ body: (Int32) throws -> T) throws -> T {
         let exists = lock.withLock { created.contains(i) }
         if !exists && !create { throw DownloadError.io(partial(i), ENOENT) }
-        let fd = try files.acquire(i, path: self.partial(i), create: !exists)
+        let fd = try files.acquire(i, path: partial(i), create: !exists)
         defer { files.release(i) }
         if !exists { lock.withLock { _ = created.insert(i) } }
         return try body(fd)

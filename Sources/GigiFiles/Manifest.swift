@@ -108,28 +108,34 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 
     /// Checks everything a receiver relies on.
-    public func validate() throws {
+    public func validate() throws { _ = try parentDirectories() }
+
+    /// Validates (as `validate`) and gives each entry's directory: the index of the entry
+    /// it is in, nil at the top (listed before it, the rule checked here).
+    public func parentDirectories() throws -> [Int?] {
         guard version == Self.formatVersion else { throw ManifestError.malformed("unknown version \(version)") }
         guard chunkSize == Self.defaultChunkSize else { throw ManifestError.malformed("chunk size \(chunkSize)") }
         guard entries.count <= Self.maxEntries else { throw ManifestError.tooLarge("\(entries.count) entries") }
         guard !entries.isEmpty else { throw ManifestError.malformed("no entries") }
         // Keyed by Substring so that parents are looked up without building strings;
         // equality is String's (canonical equivalence), as before.
-        var kinds: [Substring: ManifestEntry.Kind] = [:]
-        kinds.reserveCapacity(entries.count)
-        for e in entries {
+        var indexOf: [Substring: Int] = [:]
+        indexOf.reserveCapacity(entries.count)
+        var parents = [Int?](repeating: nil, count: entries.count)
+        for (i, e) in entries.enumerated() {
             try PathSafety.check(e.path)
             // Our sharers send permission bits only and stat's nanoseconds: anything else is made up.
             guard e.mode <= 0o777 else { throw ManifestError.malformed("mode \(String(e.mode, radix: 8))") }
             guard e.mtimeNanos < 1_000_000_000 else { throw ManifestError.malformed("mtime nanoseconds \(e.mtimeNanos)") }
-            guard kinds.updateValue(e.kind, forKey: e.path[...]) == nil else {
+            guard indexOf.updateValue(i, forKey: e.path[...]) == nil else {
                 throw ManifestError.malformed("duplicate name \"\(PathSafety.displayName(e.path))\"")
             }
             // PathSafety made every "/" byte a "/" character of its own.
             if let slash = e.path.utf8.lastIndex(of: UInt8(ascii: "/")) {
-                guard kinds[e.path[..<slash]] == .directory else {
+                guard let parent = indexOf[e.path[..<slash]], entries[parent].kind == .directory else {
                     throw ManifestError.malformed("\"\(PathSafety.displayName(e.path))\" is not inside a listed directory")
                 }
+                parents[i] = parent
             }
             switch e.kind {
             case .directory:
@@ -144,5 +150,6 @@ public struct Manifest: Codable, Equatable, Sendable {
                 }
             }
         }
+        return parents
     }
 }

@@ -30,7 +30,7 @@ struct DMTables: Sendable {
 
     init(store: Store) throws {
         self.store = store
-        unread = try StoreTable("dm_unread", in: store.environment)
+        unread = try StoreTable(Store.dmUnreadName, in: store.environment)
     }
 }
 

@@ -174,6 +174,17 @@ private struct JSONParser {
         return value
     }
 
+    /// After an array item or object member: false past a ",", true past `closing`,
+    /// nil for anything else.
+    mutating func separator(closing: UInt8) -> Bool? {
+        skipWhitespace()
+        guard index < bytes.count else { return nil }
+        let b = bytes[index]
+        index += 1
+        if b == UInt8(ascii: ",") { return false }
+        return b == closing ? true : nil
+    }
+
     mutating func value(depth: Int) -> JSONValue? {
         guard depth < Self.maxDepth else { return nil }
         skipWhitespace()
@@ -191,12 +202,8 @@ private struct JSONParser {
             while true {
                 guard let v = value(depth: depth + 1) else { return nil }
                 items.append(v)
-                skipWhitespace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                guard bytes[index] == UInt8(ascii: "]") else { return nil }
-                index += 1
-                return .array(items)
+                guard let closed = separator(closing: UInt8(ascii: "]")) else { return nil }
+                if closed { return .array(items) }
             }
         case UInt8(ascii: "{"):
             index += 1
@@ -211,12 +218,8 @@ private struct JSONParser {
                 index += 1
                 guard let v = value(depth: depth + 1) else { return nil }
                 members[key] = v
-                skipWhitespace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                guard bytes[index] == UInt8(ascii: "}") else { return nil }
-                index += 1
-                return .object(members)
+                guard let closed = separator(closing: UInt8(ascii: "}")) else { return nil }
+                if closed { return .object(members) }
             }
         default:
             return number()

@@ -99,9 +99,12 @@ public final class Store: Sendable {
         }
     }
 
+    /// GigiMessaging's unread-message table, which it opens by name itself.
+    public static let dmUnreadName = "dm_unread"
+
     /// Tables that modules above open by name themselves (`StoreTable(name, in:)`), created
     /// here with the others so that a new home needs a single commit.
-    static let otherTables = ["dm_unread"]
+    static let otherTables = [dmUnreadName]
 
     /// The schema version recorded in the environment.
     public func storedSchemaVersion() throws -> UInt64? {
