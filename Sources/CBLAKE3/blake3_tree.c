@@ -264,6 +264,74 @@ void gigi_blake3_finalize_seek(const gigi_blake3_hasher *self, uint64_t seek, ui
     output_root_bytes(&o, seek, out, out_len);
 }
 
+// ── One-shot hashing ─────────────────────────────────────────────────────────
+
+/// Lanes the active kernel hashes at once.
+static size_t kernel_degree(void) {
+    switch (gigi_blake3_active_kernel()) {
+    case GIGI_BLAKE3_AVX512: return 16;
+    case GIGI_BLAKE3_AVX2: return 8;
+    case GIGI_BLAKE3_SSE41: return 4;
+    default: return 1;
+    }
+}
+
+/// How many inputs to give a hash_many call for `n`: a pass of the kernels costs
+/// about the same at any width (16 chunks with AVX-512, 8 with AVX2, 4 with SSE4.1),
+/// so a tail that would run narrower, and fill more than half of the wider pass,
+/// is padded (with a repeated input, its output discarded) to fill it.
+static size_t padded_inputs(size_t n) {
+    for (size_t w = kernel_degree(); w >= 4; w /= 2) {
+        size_t r = n % w;
+        if (r == 0) return n;
+        if (2 * r > w || (w == 4 && 2 * r == w)) return n + (w - r);
+    }
+    return n;
+}
+
+void gigi_blake3_hash(const void *input_void, size_t input_len, uint8_t out[GIGI_BLAKE3_OUT_LEN]) {
+    const uint8_t *input = input_void;
+    size_t chunks = input_len == 0 ? 1 : (input_len + GIGI_BLAKE3_CHUNK_LEN - 1) / GIGI_BLAKE3_CHUNK_LEN;
+    if (chunks == 1 || chunks > SUBTREE_BATCH_CHUNKS) {
+        // One chunk is its own root; a long input is wide enough as subtrees.
+        gigi_blake3_hasher h;
+        gigi_blake3_init(&h);
+        gigi_blake3_update(&h, input, input_len);
+        gigi_blake3_finalize_seek(&h, 0, out, GIGI_BLAKE3_OUT_LEN);
+        return;
+    }
+    uint8_t a[(SUBTREE_BATCH_CHUNKS + 16) * GIGI_BLAKE3_OUT_LEN];
+    uint8_t b[SUBTREE_BATCH_CHUNKS / 2 * GIGI_BLAKE3_OUT_LEN];
+    // Full chunks in one kernel call; a short last chunk through the chunk state.
+    // None is the root: there are at least two.
+    size_t full = input_len % GIGI_BLAKE3_CHUNK_LEN == 0 ? chunks : chunks - 1;
+    size_t lanes = padded_inputs(full);
+    const uint8_t *ptrs[SUBTREE_BATCH_CHUNKS + 16];
+    for (size_t i = 0; i < lanes; i++) ptrs[i] = input + (i < full ? i : full - 1) * GIGI_BLAKE3_CHUNK_LEN;
+    b3_hash_many()(ptrs, lanes, GIGI_BLAKE3_CHUNK_LEN / GIGI_BLAKE3_BLOCK_LEN, B3_IV, 0, true,
+                   0, B3_CHUNK_START, B3_CHUNK_END, a);
+    if (full < chunks) {
+        gigi_blake3_chunk_state last;
+        chunk_reset(&last, B3_IV, full, 0);
+        chunk_update(&last, input + full * GIGI_BLAKE3_CHUNK_LEN, input_len - full * GIGI_BLAKE3_CHUNK_LEN);
+        output_t o = chunk_output(&last);
+        output_chaining_value(&o, a + full * GIGI_BLAKE3_OUT_LEN);
+    }
+    uint8_t *cur = a, *next = b;
+    size_t n = chunks;
+    while (n > 2) {
+        size_t pairs = n / 2;
+        hash_parents(cur, pairs, B3_IV, 0, next);
+        if (n & 1) memcpy(next + pairs * GIGI_BLAKE3_OUT_LEN, cur + (n - 1) * GIGI_BLAKE3_OUT_LEN, GIGI_BLAKE3_OUT_LEN);
+        n = pairs + (n & 1);
+        uint8_t *t = cur;
+        cur = next;
+        next = t;
+    }
+    output_t root = parent_output(cur, B3_IV, 0);
+    output_root_bytes(&root, 0, out, GIGI_BLAKE3_OUT_LEN);
+}
+
 // ── Subtree interface ────────────────────────────────────────────────────────
 
 size_t gigi_blake3_chunk_len(const gigi_blake3_hasher *self) { return chunk_len(&self->chunk); }

@@ -92,10 +92,14 @@ public struct BLAKE3: Sendable {
 
     // ── One-shot helpers ────────────────────────────────────────────────────
 
+    /// (One call into the C code: all chunks of an input up to 512 KiB go through the
+    /// SIMD kernel at once, about 3× faster than `update` for 4–16 KiB.)
     public static func hash(_ data: UnsafeRawBufferPointer) -> Digest32 {
-        var h = BLAKE3()
-        h.update(data)
-        return h.finalize()
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &out) { o in
+            gigi_blake3_hash(data.baseAddress, data.count, o.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            return Digest32(pointer: UnsafeRawPointer(o.baseAddress!))
+        }
     }
 
     public static func hash(_ bytes: [UInt8]) -> Digest32 {

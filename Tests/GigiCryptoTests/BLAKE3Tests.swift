@@ -128,6 +128,38 @@ final class BLAKE3Tests: XCTestCase {
         }
     }
 
+    /// `BLAKE3.hash` (one C call: every chunk through the kernel at once, padded lanes,
+    /// the tree level by level) gives the official vectors and the incremental hasher's
+    /// output with every kernel: every length up to 5 KiB, around each multiple of 16
+    /// chunks up to 512 KiB (its limit), and past it.
+    func testOneShotMatchesVectorsAndIncrementalWithEveryKernel() throws {
+        var lengths = Array(0...5 * 1024)
+        for chunks in stride(from: 16, through: 528, by: 16) {
+            let n = chunks * 1024
+            lengths += [n - 9 * 1024, n - 1025, n - 1024, n - 1, n, n + 1, n + 1024, n + 1023]
+        }
+        let input = Self.pattern(lengths.max()!)
+        for kernel in Self.supportedKernels {
+            XCTAssertEqual(gigi_blake3_limit_kernel(kernel), kernel)
+            let name = String(cString: gigi_blake3_kernel_name(kernel))
+            for c in Self.vectors.cases {
+                XCTAssertEqual(BLAKE3.hash(Self.pattern(c.input_len)).hex, String(c.hash.prefix(64)),
+                               "kernel \(name), vector of length \(c.input_len)")
+            }
+            input.withUnsafeBytes { p in
+                for n in lengths {
+                    let piece = UnsafeRawBufferPointer(rebasing: p[0..<n])
+                    var h = BLAKE3()
+                    h.update(piece)
+                    if BLAKE3.hash(piece) != h.finalize() {
+                        XCTFail("kernel \(name): one-shot differs from incremental at length \(n)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
     /// This machine's CPU has AVX-512F/VL: the detection must find it (and the
     /// test above then checks it). Skipped on CPUs or OSes without it.
     func testAVX512IsDetectedWhenTheCPUHasIt() throws {

@@ -49,6 +49,13 @@ void gigi_blake3_update(gigi_blake3_hasher *self, const void *input, size_t inpu
 /// Does not change the hasher; more input may follow.
 void gigi_blake3_finalize_seek(const gigi_blake3_hasher *self, uint64_t seek, uint8_t *out, size_t out_len);
 
+/// BLAKE3 (hash mode) of a whole input in one call, the same value as init,
+/// update and finalize: every chunk's chaining value from one call of the widest
+/// kernel, then the tree level by level (pairs of nodes, an odd last node carried
+/// up: BLAKE3's left-filled tree). Incremental hashing instead runs each aligned
+/// subtree on its own, so a 10 KiB input goes 4, 4, 1 and 1 chunks wide.
+void gigi_blake3_hash(const void *input, size_t input_len, uint8_t out[GIGI_BLAKE3_OUT_LEN]);
+
 // ── Subtree interface (for multi-threaded hashing) ──────────────────────────
 //
 // A caller hashing a large buffer on several threads:
