@@ -2,6 +2,12 @@
 // written with pwrite after their BLAKE3 was checked, each file's SHA-256
 // checked at the end, then mode, mtime and an atomic rename.
 //
+// A top-level directory whose target does not exist yet is built whole in a
+// hidden staging directory beside it (".gigi-partial-<hash>", its files under
+// their own names) and renamed into place at the end: one rename instead of one
+// per file, and the tree appears complete or not at all. A directory fetched
+// into an existing one (an update, --overwrite) gets a partial file per file.
+//
 // Safety: every received path is validated (PathSafety) before anything is
 // created; directories are created component by component and any existing
 // component that is not a real directory (a symlink, a file) stops the
@@ -102,7 +108,24 @@ public final class DownloadWriter: @unchecked Sendable {
         self.rename = rename
         self.fileEntries = manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
         self.files = OpenFiles(limit: Self.maxOpenFiles)
+        var top = [Int](repeating: 0, count: manifest.entries.count)
+        for i in manifest.entries.indices { top[i] = parentEntry[i].map { top[$0] } ?? i }
+        self.topEntry = top
+        var staging: [Int: String] = [:]
+        for (i, e) in manifest.entries.enumerated() where parentEntry[i] == nil && e.kind == .directory {
+            var st = stat()
+            let t = Self.targetPath(manifest, root: root, rename: rename, i)
+            if lstat(t, &st) != 0 && errno == ENOENT {
+                staging[i] = String(t[..<t.utf8.lastIndex(of: UInt8(ascii: "/"))!]) + "/" + Self.hiddenName(e.path + "/")
+            }
+        }
+        self.staging = staging
     }
+
+    /// The top-level entry each entry is under (itself at the top).
+    private let topEntry: [Int]
+    /// Top-level directories built in a staging directory: entry → staging path.
+    private let staging: [Int: String]
 
     /// The directory entry each entry is in (nil at the top), listed before it.
     private let parentEntry: [Int?]
@@ -111,7 +134,9 @@ public final class DownloadWriter: @unchecked Sendable {
     public static let maxOpenFiles = 64
 
     /// The final local path of entry `i`.
-    public func target(_ i: Int) -> String {
+    public func target(_ i: Int) -> String { Self.targetPath(manifest, root: root, rename: rename, i) }
+
+    private static func targetPath(_ manifest: Manifest, root: String, rename: [String: String], _ i: Int) -> String {
         let p = manifest.entries[i].path
         if rename.isEmpty { return root + "/" + p }
         let top = p.split(separator: "/", maxSplits: 1)
@@ -121,13 +146,30 @@ public final class DownloadWriter: @unchecked Sendable {
         return root + "/" + p
     }
 
-    public func partial(_ i: Int) -> String {
-        let t = target(i)
-        let slash = t.utf8.lastIndex(of: UInt8(ascii: "/"))!
-        var path = manifest.entries[i].path
-        let tag = path.withUTF8 { BLAKE3.hash(UnsafeRawBufferPointer($0)) }
-        return String(t[..<slash]) + "/" + PathSafety.partialPrefix + Hex.encode(tag.bytes.prefix(8))
+    /// ".gigi-partial-" and 16 hex digits of the BLAKE3 of `key`: hidden, and short
+    /// enough beside any name of 255 bytes.
+    private static func hiddenName(_ key: String) -> String {
+        var key = key
+        let tag = key.withUTF8 { BLAKE3.hash(UnsafeRawBufferPointer($0)) }
+        return PathSafety.partialPrefix + Hex.encode(tag.bytes.prefix(8))
     }
+
+    /// Where entry `i` is while the download runs: inside its top's staging directory
+    /// under its own name, else (a file) a partial file beside its target, or (a
+    /// directory) the target itself.
+    public func partial(_ i: Int) -> String {
+        if let s = staging[topEntry[i]] {
+            guard topEntry[i] != i else { return s }
+            let p = manifest.entries[i].path
+            return s + String(p[p.utf8.firstIndex(of: UInt8(ascii: "/"))!...])
+        }
+        let t = target(i)
+        guard manifest.entries[i].kind == .file else { return t }
+        return String(t[..<t.utf8.lastIndex(of: UInt8(ascii: "/"))!]) + "/" + Self.hiddenName(manifest.entries[i].path)
+    }
+
+    /// Whether entry `i` is built in a staging directory (renamed into place with its top).
+    public func isStaged(_ i: Int) -> Bool { staging[topEntry[i]] != nil }
 
     /// What identifies this download in the downloads table: the target of the
     /// first top-level name (with root), e.g. "/home/u/Downloads/photos".
@@ -179,7 +221,7 @@ public final class DownloadWriter: @unchecked Sendable {
         var fresh = Set<Int>()   // directories made by this call: no partial file is in one yet
         for (i, e) in manifest.entries.enumerated() {
             if e.kind == .directory {
-                let t = target(i)
+                let t = partial(i)
                 if mkdir(t, 0o700) == 0 {
                     fresh.insert(i)
                     continue
@@ -395,8 +437,9 @@ public final class DownloadWriter: @unchecked Sendable {
                 }
             }
             files.close(i)
-            try place(i, overwrite: overwrite)
+            if !isStaged(i) { try place(i, overwrite: overwrite) }
         }
+        for top in staging.keys.sorted() { try placeTree(top) }
         for (i, e) in manifest.entries.enumerated().reversed() where e.kind == .directory {
             let t = target(i)
             _ = chmod(t, mode_t(e.mode & 0o777) | 0o700)
@@ -428,6 +471,30 @@ public final class DownloadWriter: @unchecked Sendable {
         }
         guard link(p, t) == 0 else { throw errno == EEXIST ? DownloadError.exists(t) : DownloadError.io(t, errno) }
         unlink(p)
+    }
+
+    /// Renames a staged top-level directory into place. Never over anything: its target
+    /// did not exist when the download began, and one that appeared since is kept.
+    private func placeTree(_ top: Int) throws {
+        let s = partial(top), t = target(top)
+        if let renameat2 = Self.renameat2, renameat2(AT_FDCWD, s, AT_FDCWD, t, 1 /* RENAME_NOREPLACE */) == 0 { return }
+        guard Self.renameat2 == nil || errno == EINVAL || errno == ENOSYS else {
+            throw errno == EEXIST ? DownloadError.exists(t) : DownloadError.io(t, errno)
+        }
+        // No RENAME_NOREPLACE on this file system: check, then rename (which would
+        // replace only an empty directory).
+        var st = stat()
+        guard lstat(t, &st) != 0 && errno == ENOENT else { throw DownloadError.exists(t) }
+        guard Glibc.rename(s, t) == 0 else { throw DownloadError.io(t, errno) }
+    }
+
+    /// Deletes what an unfinished download left (`gigi downloads --discard`): the partial
+    /// files, then the staging directories (deepest first; one holding anything else is kept).
+    public func removePartials() {
+        for i in fileEntries { unlink(partial(i)) }
+        for (i, e) in manifest.entries.enumerated().reversed() where e.kind == .directory && isStaged(i) {
+            rmdir(partial(i))
+        }
     }
 
     /// glibc's renameat2 (2.28+), looked up at run time: the Glibc module leaves out

@@ -83,14 +83,14 @@ extension GigiNode {
         return FetchRequest(input: rec.source!, peers: rec.addresses ?? [], output: rec.fetchRoot)
     }
 
-    /// Deletes partial download `id`: its record, then its partial files.
+    /// Deletes partial download `id`: its record, then its partial files and staging directories.
     public static func discardDownload(home: String, id: UInt64) throws -> PartialDownload {
         let index = try FileIndex(home: home)
         guard let found = try index.partialDownloads().first(where: { $0.id == id }) else { throw noSuchDownload(id) }
         let d = summary(id, found.record, found.manifest)
         // The record goes first (the store's rule for deletions), then the data.
         try index.removeDownload(id: id)
-        for f in partialFiles(found.manifest, root: d.root) { unlink(f.path) }
+        if let m = found.manifest, let writer = try? DownloadWriter(manifest: m, root: d.root) { writer.removePartials() }
         return d
     }
 }

@@ -161,6 +161,73 @@ final class ResumeAndIncrementalTests: XCTestCase {
         sharer.stop()
     }
 
+    /// A directory fetched into a new place is built in one hidden staging directory and
+    /// renamed into place whole: a killed fetch leaves no part of the tree under its name,
+    /// only `.gigi-partial-…`; `gigi downloads` counts the bytes in it, `--resume` finishes
+    /// the tree from them, and `--discard` deletes another one's staging directory.
+    func testKilledTreeLeavesOnlyItsStagingDirectoryAndResumes() throws {
+        let d = try TransferTest.Dirs(for: self, "gigi-staged")
+        let tree = d.src.appendingPathComponent("album")
+        let big = tree.appendingPathComponent("raw/big.bin")
+        try TransferTest.writeRandom(big, size: 24 << 20)
+        try TransferTest.writeRandom(tree.appendingPathComponent("a.txt"), size: 1000)
+        try TransferTest.writeRandom(tree.appendingPathComponent("raw/b.bin"), size: 300_000)
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("empty"), withIntermediateDirectories: true)
+        let sharer = try SharerProcess(test: self, home: d.alice, paths: [tree.path], extra: ["--keep"])
+        let env = GigiProcess.environment(home: d.bob)
+
+        func killMidway(into dst: URL, extra: [String] = []) throws -> URL {
+            let p = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: dst, code: sharer.code, extra: extra)
+            var staged: URL? = nil
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && p.isRunning && staged == nil {
+                if let s = TransferTest.partials(in: dst).first {
+                    let partial = s.appendingPathComponent("raw/big.bin")
+                    if TransferTest.chunksOnDisk(partial: partial, source: big, chunks: 40, only: 39)[0] { staged = s }
+                }
+                usleep(5_000)
+            }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let s = try XCTUnwrap(staged, "the fetch never wrote 10 MiB into a staging directory")
+            // Nothing under the tree's own name; the staging directory holds the tree as it came.
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dst.path), [s.lastPathComponent])
+            var isDir: ObjCBool = false
+            XCTAssertTrue(FileManager.default.fileExists(atPath: s.path, isDirectory: &isDir) && isDir.boolValue)
+            return s
+        }
+
+        let staging = try killMidway(into: d.dst)
+        let listed = try GigiProcess.run(["downloads", "--json"], environment: env)
+        let row = try XCTUnwrap(listed.stdout.split(separator: "\n").first.flatMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        XCTAssertEqual(row["names"] as? [String], ["album"])
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(row["bytes_on_disk"] as? Int), 10 << 20)
+
+        let r = try GigiProcess.run(["fetch", "--resume", "--json"], environment: env, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let j = try TransferTest.lastJSON(r)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(j["resumed_chunks"] as? Int), 40 - TransferTest.maxWindow)
+        let got = d.dst.appendingPathComponent("album")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: d.dst.path), ["album"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staging.path))
+        for name in ["a.txt", "raw/b.bin", "raw/big.bin"] {
+            XCTAssertTrue(FileManager.default.contentsEqual(atPath: tree.appendingPathComponent(name).path,
+                                                            andPath: got.appendingPathComponent(name).path), name)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: got.appendingPathComponent("empty").path), [])
+
+        // Another one, discarded: its staging directory goes with it.
+        let other = d.root.appendingPathComponent("other")
+        _ = try killMidway(into: other, extra: ["--no-reuse"])
+        let id = try XCTUnwrap(try GigiProcess.run(["downloads", "--json"], environment: env).stdout
+            .split(separator: "\n").first.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["download"] as? Int)
+        let gone = try GigiProcess.run(["downloads", "--discard", String(id)], environment: env)
+        XCTAssertEqual(gone.status, 0, gone.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other.path), [])
+        sharer.stop()
+    }
+
     /// Kills while the fetcher starts up (as soon as the sharer reports the PAKE done:
     /// the fetcher is checking its partial file and writing its LMDB record) lose nothing
     /// that an earlier run had verified.

@@ -204,6 +204,40 @@ final class FetcherTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp + "/elsewhere"), [])
     }
 
+    /// A symlink (or file) planted where a tree's staging directory goes is never followed:
+    /// the fetch refuses, and nothing is written through it.
+    func testSymlinkAtStagingPathRefused() async throws {
+        try write("d/x", [1])
+        let (server, _) = try await serve([tmp + "/src/d"])
+        let offered = try await handshake(server)
+        let writer = try DownloadWriter(manifest: offered.manifest, root: tmp + "/dst")
+        XCTAssertTrue(writer.isStaged(0))
+        let staging = writer.partial(0)
+        XCTAssertTrue(staging.hasPrefix(tmp + "/dst/" + PathSafety.partialPrefix), staging)
+        try FileManager.default.createDirectory(atPath: tmp + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: staging, withDestinationPath: tmp + "/elsewhere")
+        do { _ = try await fetch(server); XCTFail("followed a symlink") } catch {
+            XCTAssertEqual((error as? DownloadError).map { if case .notADirectory = $0 { return true } else { return false } }, true)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp + "/elsewhere"), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/d"))
+    }
+
+    /// A tree whose target already exists (an update) is not staged: per-file partials
+    /// beside the targets, as before.
+    func testTreeIntoExistingDirectoryIsNotStaged() async throws {
+        try write("d/x", [1])
+        try FileManager.default.createDirectory(atPath: tmp + "/dst/d", withIntermediateDirectories: true)
+        let (server, _) = try await serve([tmp + "/src/d"])
+        let offered = try await handshake(server)
+        let writer = try DownloadWriter(manifest: offered.manifest, root: tmp + "/dst")
+        XCTAssertFalse(writer.isStaged(0))
+        XCTAssertEqual(writer.partial(0), tmp + "/dst/d")
+        XCTAssertTrue(writer.partial(1).hasPrefix(tmp + "/dst/d/" + PathSafety.partialPrefix))
+        _ = try await fetch(server)
+        try assertSame("d/x")
+    }
+
     // MARK: A malicious sharer
 
     /// Serves chunk streams with every answer's data altered by `corrupt`.
