@@ -34,16 +34,19 @@ public struct OfferedShare: Sendable {
 }
 
 public enum ShareClient {
-    /// Runs the share handshake on `stream` and returns the validated manifest.
-    public static func handshake(_ stream: TransferStream, secret: [UInt8], context: SharePAKEContext)
-        async throws -> OfferedShare {
-        do { return try await run(stream, secret: secret, context: context) } catch {
+    /// Runs the share handshake on `stream` and returns the validated manifest. `confirmed`
+    /// runs once this side has proved the code and waits for the manifest (a sharer still
+    /// indexing sends it when it is done).
+    public static func handshake(_ stream: TransferStream, secret: [UInt8], context: SharePAKEContext,
+                                 confirmed: (@Sendable () -> Void)? = nil) async throws -> OfferedShare {
+        do { return try await run(stream, secret: secret, context: context, confirmed: confirmed) } catch {
             await stream.reset()
             throw error
         }
     }
 
-    static func run(_ stream: TransferStream, secret: [UInt8], context: SharePAKEContext) async throws -> OfferedShare {
+    static func run(_ stream: TransferStream, secret: [UInt8], context: SharePAKEContext,
+                    confirmed: (@Sendable () -> Void)?) async throws -> OfferedShare {
         let reader = StreamReader(stream)
         var machine = try SharePAKEFetcher(secret: secret, context: context)
         try await stream.writeMessage(ShareWire(machine.hello).encoded())
@@ -57,13 +60,16 @@ public enum ShareClient {
         guard let pake = reply.pakeMessage else { throw SharePAKEError.protocolViolation("expected reply") }
         let (confirm, _) = try machine.receive(pake)
         try await stream.writeMessage(ShareWire(confirm).encoded())
+        confirmed?()
         guard let a = try await reader.readMessage(maxSize: ShareWire.maxAcceptSize) else {
             throw SharePAKEError.wrongCode
         }
         let accept = try ShareWire.decode(a)
         guard accept.kind == .accept, let mid = accept.manifestID.flatMap({ Digest32(bytes: $0) }),
               let bytes = accept.manifest else {
-            throw accept.kind == .reject ? SharePAKEError.wrongCode : SharePAKEError.protocolViolation("expected manifest")
+            guard accept.kind == .reject else { throw SharePAKEError.protocolViolation("expected manifest") }
+            // (The code was right, but the share ended while this side waited for the manifest.)
+            throw accept.reason == "no such share" ? ShareLookupError.noSuchShare : SharePAKEError.wrongCode
         }
         guard Manifest.id(of: bytes) == mid else { throw ManifestError.malformed("manifest id does not match its bytes") }
         let manifest = try Manifest.decode(bytes)

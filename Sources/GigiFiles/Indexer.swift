@@ -115,8 +115,11 @@ public final class Indexer: @unchecked Sendable {
 
     struct Found { var relative: String; var absolute: String; var isDir: Bool; var st: stat }
 
-    /// Indexes `paths` (files or directories); each becomes a top-level name.
-    public func index(paths: [String]) throws -> IndexedShare {
+    /// The checks `index(paths:)` starts with, alone and quick (one lstat per path): each
+    /// exists and is a regular file or directory, and no two have the same name.
+    public static func checkTopLevel(_ paths: [String]) throws { _ = try topLevel(paths) }
+
+    private static func topLevel(_ paths: [String]) throws -> [Found] {
         var found: [Found] = []
         var names = Set<String>()
         for p in paths {
@@ -124,13 +127,19 @@ public final class Indexer: @unchecked Sendable {
             guard lstat(p, &st) == 0 else { throw errno == ENOENT ? IndexError.notFound(p) : IndexError.unreadable(p, errno) }
             let name = Self.baseName(p)
             guard names.insert(name).inserted else { throw IndexError.duplicateName(name) }
-            switch st.st_mode & S_IFMT {
-            case S_IFREG: found.append(Found(relative: name, absolute: p, isDir: false, st: st))
-            case S_IFDIR:
-                found.append(Found(relative: name, absolute: p, isDir: true, st: st))
-                try walk(p, relative: name, into: &found)
-            default: throw IndexError.unsupported(p)
-            }
+            let kind = st.st_mode & S_IFMT
+            guard kind == S_IFREG || kind == S_IFDIR else { throw IndexError.unsupported(p) }
+            found.append(Found(relative: name, absolute: p, isDir: kind == S_IFDIR, st: st))
+        }
+        return found
+    }
+
+    /// Indexes `paths` (files or directories); each becomes a top-level name.
+    public func index(paths: [String]) throws -> IndexedShare {
+        var found: [Found] = []
+        for top in try Self.topLevel(paths) {
+            found.append(top)
+            if top.isDir { try walk(top.absolute, relative: top.relative, into: &found) }
         }
         found.sort { $0.relative.utf8.lexicographicallyPrecedes($1.relative.utf8) }   // byte order, no copies
         let total = found.reduce(UInt64(0)) { $0 + ($1.isDir ? 0 : UInt64($1.st.st_size)) }

@@ -33,8 +33,9 @@ public struct ServedShare: Sendable {
     public let selectors: [[UInt8]]
     /// The PAKE secret for each selector.
     public let secrets: [[UInt8]: [UInt8]]
-    public let indexed: IndexedShare
-    public init(shareID: [UInt8], secrets: [[UInt8]: [UInt8]], indexed: IndexedShare) {
+    /// The data; nil while the paths are still being indexed (`ShareServer.provide`).
+    public let indexed: IndexedShare?
+    public init(shareID: [UInt8], secrets: [[UInt8]: [UInt8]], indexed: IndexedShare?) {
         self.shareID = shareID
         self.selectors = Array(secrets.keys)
         self.secrets = secrets
@@ -49,8 +50,10 @@ public actor ShareServer {
         var share: ServedShare
         var failed = 0
         var closed = false
-        let map: ChunkMap
-        let reader: ChunkReader
+        var map: ChunkMap?
+        var reader: ChunkReader?
+        /// Fetchers that proved the code while the share was still being indexed.
+        var waiting: [CheckedContinuation<IndexedShare?, Never>] = []
     }
 
     private var shares: [[UInt8]: State] = [:]           // by share id
@@ -66,17 +69,41 @@ public actor ShareServer {
         (events, emit) = AsyncStream<ShareEvent>.makeStream()
     }
 
+    /// Serves `share`: its code works at once; if its data is still being indexed, a
+    /// fetcher that proves the code waits for `provide` before it gets the manifest.
     public func add(_ share: ServedShare) {
-        shares[share.shareID] = State(share: share, map: ChunkMap(share.indexed.manifest),
-                                      reader: ChunkReader(share.indexed))
+        shares[share.shareID] = State(share: share, map: share.indexed.map { ChunkMap($0.manifest) },
+                                      reader: share.indexed.map { ChunkReader($0) })
         for s in share.selectors { bySelector[s] = share.shareID }
+    }
+
+    /// The data of a share added while it was being indexed.
+    public func provide(shareID: [UInt8], _ indexed: IndexedShare) {
+        guard var st = shares[shareID], st.share.indexed == nil else { return }
+        st.share = ServedShare(shareID: shareID, secrets: st.share.secrets, indexed: indexed)
+        st.map = ChunkMap(indexed.manifest)
+        st.reader = ChunkReader(indexed)
+        let waiting = st.waiting
+        st.waiting = []
+        shares[shareID] = st
+        for w in waiting { w.resume(returning: st.closed ? nil : indexed) }
     }
 
     public func remove(shareID: [UInt8], reason: String) {
         guard var st = shares[shareID], !st.closed else { return }
         st.closed = true
+        let waiting = st.waiting
+        st.waiting = []
         shares[shareID] = st
+        for w in waiting { w.resume(returning: nil) }
         emit.yield(.closed(reason: reason))
+    }
+
+    /// The share's data, once indexed; nil if it closed first.
+    private func indexedData(_ shareID: [UInt8]) async -> IndexedShare? {
+        guard let st = shares[shareID], !st.closed else { return nil }
+        if let indexed = st.share.indexed { return indexed }
+        return await withCheckedContinuation { c in shares[shareID]?.waiting.append(c) }
     }
 
     public func finish() { emit.finish() }
@@ -106,8 +133,8 @@ public actor ShareServer {
 
     private func reader(for manifest: Digest32, peer: String) -> (ChunkReader, ChunkMap)? {
         guard grants[peer]?.contains(manifest) == true else { return nil }
-        for st in shares.values where st.share.indexed.manifestID == manifest && !st.closed {
-            return (st.reader, st.map)
+        for st in shares.values where st.share.indexed?.manifestID == manifest && !st.closed {
+            if let reader = st.reader, let map = st.map { return (reader, map) }
         }
         return nil
     }
@@ -172,10 +199,18 @@ public actor ShareServer {
             }
             _ = try machine.receiveConfirm(confirm)
             selectorForFailure = nil
-            await grant(peer: remoteName, manifest: share.indexed.manifestID)
+            // (A share added before its indexing finished: the manifest follows when it does.)
+            guard let indexed = await indexedData(share.shareID) else {
+                var reject = ShareWire(kind: .reject)
+                reject.reason = "no such share"
+                try await stream.writeMessage(reject.encoded())
+                try await stream.closeWrite()
+                return
+            }
+            await grant(peer: remoteName, manifest: indexed.manifestID)
             var accept = ShareWire(kind: .accept)
-            accept.manifestID = share.indexed.manifestID.bytes
-            accept.manifest = share.indexed.manifestBytes
+            accept.manifestID = indexed.manifestID.bytes
+            accept.manifest = indexed.manifestBytes
             try await stream.writeMessage(accept.encoded())
             try await stream.closeWrite()
         } catch {

@@ -2,8 +2,11 @@
 //
 // /gigi/share/1.0.0 — varint-length-prefixed CBOR messages (`ShareWire`):
 //   F→S hello, S→F reply, F→S confirm (SharePAKE.swift), then S→F accept
-//   (manifest id + manifest bytes) or reject. Limits: 4 KiB per handshake
-//   message, Manifest.maxEncodedSize + 4 KiB for accept.
+//   (manifest id + manifest bytes) or reject. A share whose code was printed
+//   before its indexing ended sends accept when it ends (no time limit: the
+//   connection's keep-alive bounds the wait), or reject "no such share" if the
+//   share ended first. Limits: 4 KiB per handshake message,
+//   Manifest.maxEncodedSize + 4 KiB for accept.
 //
 // /gigi/chunks/1.0.0 — the fetcher first sends one CBOR message
 //   (`ChunkOpen`: the manifest id); the sharer answers `ChunkOpenReply`.

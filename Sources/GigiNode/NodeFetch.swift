@@ -26,6 +26,9 @@ public struct FetchRequest: Sendable {
     /// Asked with what the sharer offers, after the PAKE and before anything is written;
     /// false declines (`FetchDeclined`). Nil: accept.
     public var confirm: (@Sendable (FetchOffer) async -> Bool)?
+    /// Called once if the code was proved but the file list has not come a second later:
+    /// the sharer printed its code before it finished indexing, and sends the list then.
+    public var waitingForFileList: (@Sendable () -> Void)?
 
     public init(input: String, peers: [String] = [], output: String, overwrite: Bool = false,
                 reuseLocalChunks: Bool = true, durable: Bool = false) {
@@ -163,8 +166,16 @@ extension GigiNode {
                 let context = SharePAKEContext(fetcherPeer: host.peerID.bytes, sharerPeer: conn.remotePeer.bytes,
                                                selector: target.selector)
                 let shareStream = try await openStream(on: conn, protocols: [Self.shareProtocol])
+                var confirmed: (@Sendable () -> Void)? = nil
+                var waiting: DelayedCall? = nil
+                if let cb = request.waitingForFileList {
+                    let w = DelayedCall(after: 1, cb)
+                    confirmed = { w.start() }
+                    waiting = w
+                }
+                defer { waiting?.cancel() }
                 offeredShare = try await ShareClient.handshake(HostTransferStream(shareStream), secret: target.secret,
-                                                               context: context)
+                                                               context: context, confirmed: confirmed)
                 connection = conn
                 break
             } catch {
@@ -238,4 +249,25 @@ extension GigiNode {
             throw GigiNodeError.unreachable(connection.remoteAddress.description, reason: describe(error))
         }
     }
+}
+
+/// A call made `after` seconds from `start()` unless cancelled first.
+private final class DelayedCall: @unchecked Sendable {
+    private let lock = NSLock()
+    private var item: DispatchWorkItem?
+    private let delay: Double
+    private let body: @Sendable () -> Void
+
+    init(after seconds: Double, _ body: @escaping @Sendable () -> Void) {
+        delay = seconds
+        self.body = body
+    }
+
+    func start() {
+        let item = DispatchWorkItem { [body] in body() }
+        lock.withLock { self.item = item }
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay, execute: item)
+    }
+
+    func cancel() { lock.withLock { item?.cancel() } }
 }

@@ -54,6 +54,15 @@ public struct PreparedShare: Sendable {
     public let skipped: [String]
 }
 
+/// A share being served whose data may still be indexing (`GigiNode.announce`).
+public struct AnnouncedShare: Sendable {
+    /// The human code. Secret: show it only to the user.
+    public let code: String
+    public let ticket: String?
+    public let shareID: String
+    public let secretBits: Int
+}
+
 /// A share being served by this node.
 public struct ActiveShare: Sendable {
     /// The human code, `NAMEPLATE-WORD-WORD-WORD`. Secret: show it only to the user.
@@ -113,19 +122,14 @@ extension GigiNode {
                       progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> ActiveShare {
         let prepared: PreparedShare
         if let p = request.prepared { prepared = p } else { prepared = try await Self.index(request.paths, progress: progress) }
-        let (indexed, skipped) = (prepared.indexed, prepared.skipped)
-        // Chunks are served from `indexed`, in memory; the chunk index (which lets later
-        // fetches into this home reuse these files' chunks) is committed in the background
-        // while the code is shown, and `shutdown` waits for it.
-        let index = self.index, logger = self.logger
-        indexWrites.enter()
-        DispatchQueue.global(qos: .utility).async {
-            defer { self.indexWrites.leave() }
-            do { try index.indexShare(indexed) } catch {
-                logger.warning("could not add the share to the chunk index: \(error)")
-            }
-        }
+        return await provide(try await announce(request), prepared)
+    }
 
+    /// Starts serving a share whose paths are still being indexed (`GigiNode.index`): its
+    /// code and ticket work at once, and a fetcher that proves the code gets the manifest
+    /// when `provide` gives it (`unshare` if indexing fails). `gigi share` prints the code
+    /// this way before indexing ends, as magic-wormhole does.
+    public func announce(_ request: ShareRequest) async throws -> AnnouncedShare {
         let code = try request.restore.map { try ShareCode.parse($0.code) } ?? ShareCode.generate(words: request.words)
         let shareID = request.restore.flatMap { Hex.decode($0.shareID) }.flatMap { $0.count == 16 ? $0 : nil }
             ?? SystemRandom.bytes(16)
@@ -140,17 +144,43 @@ extension GigiNode {
             secrets[shareID] = ticket.pakeSecret
             ticketText = ticket.text
         }
-        await shares.add(ServedShare(shareID: shareID, secrets: secrets, indexed: indexed))
+        await shares.add(ServedShare(shareID: shareID, secrets: secrets, indexed: nil))
         // Only the nameplate's rendezvous key is announced: the words never leave this machine.
         setRendezvous(ShareCode.rendezvousKey(nameplate: code.nameplate), forShare: shareID)
+        return AnnouncedShare(code: code.text, ticket: ticketText, shareID: Hex.encode(shareID), secretBits: code.secretBits)
+    }
 
+    /// Gives an announced share its data: fetchers waiting for the manifest get it now.
+    public func provide(_ announced: AnnouncedShare, _ prepared: PreparedShare) async -> ActiveShare {
+        let (indexed, skipped) = (prepared.indexed, prepared.skipped)
+        // Chunks are served from `indexed`, in memory; the chunk index (which lets later
+        // fetches into this home reuse these files' chunks) is committed in the background
+        // while the code is shown, and `shutdown` waits for it.
+        let index = self.index, logger = self.logger
+        indexWrites.enter()
+        DispatchQueue.global(qos: .utility).async {
+            defer { self.indexWrites.leave() }
+            do { try index.indexShare(indexed) } catch {
+                logger.warning("could not add the share to the chunk index: \(error)")
+            }
+        }
+        await shares.provide(shareID: Hex.decode(announced.shareID) ?? [], indexed)
         let entries = indexed.manifest.entries
-        return ActiveShare(code: code.text, ticket: ticketText, shareID: Hex.encode(shareID),
+        return ActiveShare(code: announced.code, ticket: announced.ticket, shareID: announced.shareID,
                            manifestID: indexed.manifestID.hex,
                            files: entries.filter { $0.kind == .file }.count,
                            directories: entries.filter { $0.kind == .directory }.count,
                            bytes: indexed.manifest.totalSize, chunks: indexed.manifest.totalChunks,
-                           topNames: indexed.manifest.topLevelNames, skipped: skipped, secretBits: code.secretBits)
+                           topNames: indexed.manifest.topLevelNames, skipped: skipped, secretBits: announced.secretBits)
+    }
+
+    /// Fails as `index` would on a missing path, one that is neither a regular file nor
+    /// a directory, or two with the same name; quick (nothing is read).
+    public static func checkSharePaths(_ paths: [String]) throws {
+        for p in paths where !FileManager.default.fileExists(atPath: p) {
+            throw GigiNodeError.notFound(p)
+        }
+        try Indexer.checkTopLevel(paths)
     }
 
     /// Indexes `paths` for `share` (`ShareRequest.prepared`); needs no node, so it can
@@ -180,8 +210,12 @@ extension GigiNode {
     /// Whether a fetch is pulling chunks from this node right now.
     public func isServingChunks() async -> Bool { await shares.isServingChunks }
 
-    public func unshare(_ share: ActiveShare, reason: String) async {
-        let id = Hex.decode(share.shareID) ?? []
+    public func unshare(_ share: ActiveShare, reason: String) async { await unshare(shareID: share.shareID, reason: reason) }
+
+    public func unshare(_ share: AnnouncedShare, reason: String) async { await unshare(shareID: share.shareID, reason: reason) }
+
+    private func unshare(shareID: String, reason: String) async {
+        let id = Hex.decode(shareID) ?? []
         setRendezvous(nil, forShare: id)
         await shares.remove(shareID: id, reason: reason)
     }

@@ -70,6 +70,14 @@ final class ProgressMeter: @unchecked Sendable {
         drawn = true
     }
 
+    /// Runs `body` (which prints) with the meter's line erased; the next update redraws it.
+    func printAbove(_ body: () -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        if enabled && drawn { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        drawn = false
+        body()
+    }
+
     func finish() {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }

@@ -19,7 +19,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let file = d.src.appendingPathComponent("big.bin")
         try TransferTest.writeRandom(file, size: 200 << 20)
         let sharer1 = try SharerProcess(test: self, home: d.alice, paths: [file.path], extra: ["--keep"])
-        let chunks = try XCTUnwrap(sharer1.ready["chunks"] as? Int)
+        let chunks = try XCTUnwrap(sharer1.indexed["chunks"] as? Int)
         XCTAssertEqual(chunks, 800)
 
         // Kill points: one random point in each tenth of 4 %…94 % of the chunks, so the
@@ -67,7 +67,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         sharer1.process.waitUntilExit()
         let sharer2 = try SharerProcess(test: self, home: d.alice, paths: [file.path])
         XCTAssertNotEqual(sharer2.code, sharer1.code)
-        XCTAssertEqual(sharer2.ready["manifest"] as? String, sharer1.ready["manifest"] as? String)
+        XCTAssertEqual(sharer2.indexed["manifest"] as? String, sharer1.indexed["manifest"] as? String)
 
         let r = try GigiProcess.run(["fetch", "--json", "--peer", sharer2.loopbackAddress, "-o", d.dst.path, sharer2.code],
                                     environment: GigiProcess.environment(home: d.bob), timeout: 120)
@@ -102,7 +102,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let file = d.src.appendingPathComponent("resume-me.bin")
         try TransferTest.writeRandom(file, size: 32 << 20)
         let sharer = try SharerProcess(test: self, home: d.alice, paths: [file.path], extra: ["--keep"])
-        let chunks = try XCTUnwrap(sharer.ready["chunks"] as? Int)
+        let chunks = try XCTUnwrap(sharer.indexed["chunks"] as? Int)
         let env = GigiProcess.environment(home: d.bob)
 
         let none = try GigiProcess.run(["fetch", "--resume"], environment: env)
@@ -236,7 +236,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let file = d.src.appendingPathComponent("early.bin")
         try TransferTest.writeRandom(file, size: 32 << 20)
         let sharer = try SharerProcess(test: self, home: d.alice, paths: [file.path], extra: ["--keep"])
-        let chunks = try XCTUnwrap(sharer.ready["chunks"] as? Int)
+        let chunks = try XCTUnwrap(sharer.indexed["chunks"] as? Int)
         // First run: killed half way, so there is a partial file to check on every start.
         let first = try TransferTest.startFetch(home: d.bob, peer: sharer.loopbackAddress, output: d.dst, code: sharer.code)
         XCTAssertTrue(TransferTest.waitUntilOnDisk(chunk: chunks / 2, in: d.dst, source: file, fetcher: first))
@@ -278,7 +278,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let file = d.src.appendingPathComponent("mid.bin")
         try TransferTest.writeRandom(file, size: 48 << 20)
         let sharer1 = try SharerProcess(test: self, home: d.alice, paths: [file.path])
-        let chunks = try XCTUnwrap(sharer1.ready["chunks"] as? Int)
+        let chunks = try XCTUnwrap(sharer1.indexed["chunks"] as? Int)
         let out = Pipe(), err = Pipe()
         let fetch = try GigiProcess.start(["fetch", "--json", "--peer", sharer1.loopbackAddress, "-o", d.dst.path, sharer1.code],
                                           environment: GigiProcess.environment(home: d.bob), stdout: out, stderr: err)
@@ -318,7 +318,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         let file = d.src.appendingPathComponent("v.bin")
         try TransferTest.writeRandom(file, size: 64 << 20)
         let v1 = try SharerProcess(test: self, home: d.alice, paths: [file.path])
-        let chunks = try XCTUnwrap(v1.ready["chunks"] as? Int)
+        let chunks = try XCTUnwrap(v1.indexed["chunks"] as? Int)
         let r1 = try GigiProcess.run(["fetch", "--json", "--peer", v1.loopbackAddress, "-o", d.dst.path, v1.code],
                                      environment: GigiProcess.environment(home: d.bob), timeout: 120)
         XCTAssertEqual(r1.status, 0, "\(r1.stderr); sharer: \(v1.stderrText)")
@@ -326,7 +326,7 @@ final class ResumeAndIncrementalTests: XCTestCase {
         XCTAssertEqual(v1.waitForExit(timeout: 20), 0)
 
         // 1 MiB in the middle, first off any chunk boundary (5 chunks), then on one (4 chunks).
-        var previous = v1.ready["manifest"] as? String
+        var previous = v1.indexed["manifest"] as? String
         for (offset, expected) in [((32 << 20) + 100_000, 5), (16 << 20, 4)] {
             let length = 1 << 20
             try TransferTest.scribble(file, offset: offset, length: length)
@@ -334,8 +334,8 @@ final class ResumeAndIncrementalTests: XCTestCase {
             XCTAssertEqual(changed, expected)
 
             let next = try SharerProcess(test: self, home: d.alice, paths: [file.path])
-            XCTAssertNotEqual(next.ready["manifest"] as? String, previous)
-            previous = next.ready["manifest"] as? String
+            XCTAssertNotEqual(next.indexed["manifest"] as? String, previous)
+            previous = next.indexed["manifest"] as? String
             let r = try GigiProcess.run(["fetch", "--json", "--overwrite", "--peer", next.loopbackAddress, "-o", d.dst.path, next.code],
                                         environment: GigiProcess.environment(home: d.bob), timeout: 120)
             XCTAssertEqual(r.status, 0, "\(r.stderr); sharer: \(next.stderrText)")

@@ -63,7 +63,7 @@ final class ShareFetchTests: XCTestCase {
             let file = pair.src.appendingPathComponent("f\(size).bin")
             try writeRandom(file, size: size)
             let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
-            XCTAssertEqual(sharer.ready["bytes"] as? Int, size)
+            XCTAssertEqual(sharer.indexed["bytes"] as? Int, size)
             let r = try fetch(pair, sharer)
             XCTAssertEqual(r.status, 0, r.stderr)
             let j = try json(r)
@@ -82,10 +82,20 @@ final class ShareFetchTests: XCTestCase {
         let pair = try makePair()
         let file = pair.src.appendingPathComponent("big.bin")
         try writeRandom(file, size: 100 << 20)
-        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path])
+        // The fetch starts as soon as the code is printed, while the sharer still indexes:
+        // it proves the code, then waits for the manifest.
+        let sharer = try SharerProcess(test: self, home: pair.alice, paths: [file.path], waitForIndexed: false)
+        XCTAssertNil(sharer.ready["manifest"], "\(sharer.ready)")
+        XCTAssertNotNil(sharer.ready["peer_id"] as? String)
         let r = try fetch(pair, sharer, timeout: 300)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try json(r)["network_chunks"] as? Int, 400)
+        let events = sharer.events.compactMap { $0["event"] as? String }
+        XCTAssertEqual(Array(events.prefix(3)), ["ready", "indexed", "fetch_started"], "\(events)")
+        let indexed = try XCTUnwrap(sharer.events.first { $0["event"] as? String == "indexed" })
+        XCTAssertEqual(indexed["bytes"] as? Int, 100 << 20)
+        XCTAssertEqual(indexed["chunks"] as? Int, 400)
+        XCTAssertEqual((indexed["manifest"] as? String)?.count, 64)
         // --json also streams progress lines (at most 10 a second), ending at the total.
         let progress = r.stdout.split(separator: "\n")
             .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
@@ -95,6 +105,25 @@ final class ShareFetchTests: XCTestCase {
         XCTAssertEqual(progress.last, 100 << 20)
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: file.path,
                                                         andPath: pair.dst.appendingPathComponent("big.bin").path))
+    }
+
+    /// A path that does not exist, or two with the same name, fail before any code is
+    /// printed (the code is printed before indexing, so these are checked first).
+    func testBadPathsFailBeforeACodeIsPrinted() throws {
+        let pair = try makePair()
+        let env = GigiProcess.environment(home: pair.alice)
+        let listen = ["share", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"]
+        let missing = try GigiProcess.run(listen + [pair.src.appendingPathComponent("nope").path], environment: env)
+        XCTAssertEqual(missing.status, 66, missing.stderr)
+        XCTAssertEqual(missing.stdout, "")
+        XCTAssertTrue(missing.stderr.contains("does not exist"), missing.stderr)
+        let a = pair.src.appendingPathComponent("x/same"), b = pair.src.appendingPathComponent("y/same")
+        try writeRandom(a, size: 10)
+        try writeRandom(b, size: 10)
+        let twice = try GigiProcess.run(listen + [a.path, b.path], environment: env)
+        XCTAssertEqual(twice.status, 64, twice.stderr)
+        XCTAssertEqual(twice.stdout, "")
+        XCTAssertTrue(twice.stderr.contains("same name"), twice.stderr)
     }
 
     /// 600 files (empty, one chunk, several chunks) under a limit of 128 descriptors on
@@ -109,7 +138,7 @@ final class ShareFetchTests: XCTestCase {
         }
         let sharer = try SharerProcess(test: self, home: pair.alice, paths: [tree.path], extra: ["--keep"],
                                        maxOpenFiles: 128)
-        XCTAssertEqual(sharer.ready["files"] as? Int, 600)
+        XCTAssertEqual(sharer.indexed["files"] as? Int, 600)
         let expectedChunks = sizes.reduce(0) { $0 + ($1 + (256 << 10) - 1) / (256 << 10) }
         for (run, extra) in [[], ["--fsync", "--no-reuse"]].enumerated() {
             let out = pair.dst.appendingPathComponent("run\(run)")

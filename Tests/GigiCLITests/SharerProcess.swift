@@ -1,6 +1,7 @@
 // A running `gigi share --json` process for end-to-end tests: its JSON lines
 // are collected as they arrive, the first ("ready") gives the code, ticket and
-// addresses. The process is killed when the test ends.
+// addresses, the next ("indexed") the manifest id and counts. The process is
+// killed when the test ends.
 
 import Foundation
 import XCTest
@@ -12,6 +13,8 @@ final class SharerProcess: @unchecked Sendable {
     private var lines: [[String: Any]] = []
     private var stderrData = Data()
     private(set) var ready: [String: Any] = [:]
+    /// The "indexed" line (manifest, files, directories, bytes, chunks); empty if not waited for.
+    private(set) var indexed: [String: Any] = [:]
 
     var code: String { ready["code"] as! String }
     var ticket: String? { ready["ticket"] as? String }
@@ -19,9 +22,10 @@ final class SharerProcess: @unchecked Sendable {
     /// The loopback address (tests dial only loopback).
     var loopbackAddress: String { addresses.first { $0.hasPrefix("/ip4/127.") } ?? addresses[0] }
 
-    /// Starts `gigi share --json --listen /ip4/127.0.0.1/tcp/0 extra... paths...` and waits for "ready".
+    /// Starts `gigi share --json --listen /ip4/127.0.0.1/tcp/0 extra... paths...` and waits for
+    /// "ready", then (`waitForIndexed`) for "indexed".
     init(test: XCTestCase, home: URL, paths: [String], extra: [String] = [], timeout: TimeInterval = 60,
-         maxOpenFiles: Int? = nil) throws {
+         maxOpenFiles: Int? = nil, waitForIndexed: Bool = true) throws {
         let out = Pipe(), err = Pipe()
         let args = ["share", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"] + extra + paths
         process = try GigiProcess.start(args, environment: GigiProcess.environment(home: home), stdout: out, stderr: err,
@@ -54,6 +58,13 @@ final class SharerProcess: @unchecked Sendable {
             throw GigiTestError.timeout(args: args, stderr: stderrText)
         }
         ready = first
+        if waitForIndexed {
+            guard let i = waitFor(event: "indexed", timeout: timeout) else {
+                kill(process.processIdentifier, SIGKILL)
+                throw GigiTestError.timeout(args: args, stderr: stderrText)
+            }
+            indexed = i
+        }
     }
 
     var stderrText: String { lock.lock(); defer { lock.unlock() }; return String(decoding: stderrData, as: UTF8.self) }

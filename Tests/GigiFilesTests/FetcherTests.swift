@@ -204,6 +204,63 @@ final class FetcherTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: tmp + "/elsewhere"), [])
     }
 
+    /// A share added with no data yet (still indexing) and a fetcher that has proved its
+    /// code and waits for the manifest: the server, the share id, the handshake (`done` is
+    /// set when it returns) and the sharer's stream task.
+    func waitingFetcher() async throws -> (ShareServer, [UInt8], Task<OfferedShare, Error>, Flag, Task<Void, Never>) {
+        let server = ShareServer(localPeer: sharerPeer)
+        let id = Array(repeating: UInt8(7), count: 16)
+        await server.add(ServedShare(shareID: id, secrets: [Array("12".utf8): Array("pw".utf8)], indexed: nil))
+        let (a, b) = MemoryPipe.pair()
+        let peer = fetcherPeer
+        let served = Task { await server.handleShareStream(b, remotePeer: peer, remoteName: "F") }
+        let ctx = SharePAKEContext(fetcherPeer: fetcherPeer, sharerPeer: sharerPeer, selector: Array("12".utf8))
+        let confirmed = Flag(), done = Flag()
+        let handshake = Task {
+            defer { done.set() }
+            return try await ShareClient.handshake(a, secret: Array("pw".utf8), context: ctx, confirmed: { confirmed.set() })
+        }
+        while !confirmed.value { try await Task.sleep(nanoseconds: 1_000_000) }
+        return (server, id, handshake, done, served)
+    }
+
+    /// A share added before its indexing finished (`gigi share` prints its code at once):
+    /// a fetcher that proves the code waits, and gets the manifest when the data is provided.
+    func testFetcherWaitsForAShareStillIndexing() async throws {
+        try write("late.bin", randomData(700_000))
+        let indexed = try Indexer().index(paths: [tmp + "/src/late.bin"])
+        let (server, id, handshake, done, served) = try await waitingFetcher()
+        try await Task.sleep(nanoseconds: 50_000_000)
+        XCTAssertFalse(done.value, "the manifest came before the share had one")
+        await server.provide(shareID: id, indexed)
+        let offered = try await handshake.value
+        await served.value
+        XCTAssertEqual(offered.manifestID, indexed.manifestID)
+        let writer = try DownloadWriter(manifest: offered.manifest, root: tmp + "/dst")
+        let f = Fetcher(offered: offered, writer: writer, index: nil)
+        try f.prepare()
+        _ = try await f.run(providers: [opener(server)], overwrite: false)
+        try assertSame("late.bin")
+    }
+
+    /// The share ends (indexing failed, Ctrl-C) while a fetcher waits for its manifest: the
+    /// fetcher is told there is no such share, not that its code was wrong.
+    func testShareEndingWhileIndexingTellsTheWaitingFetcher() async throws {
+        let (server, id, handshake, _, served) = try await waitingFetcher()
+        await server.remove(shareID: id, reason: "indexing failed")
+        do { _ = try await handshake.value; XCTFail("got a manifest") } catch {
+            XCTAssertTrue(error is ShareLookupError, "\(error)")
+        }
+        await served.value
+    }
+
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var on = false
+        func set() { lock.withLock { on = true } }
+        var value: Bool { lock.withLock { on } }
+    }
+
     /// A symlink (or file) planted where a tree's staging directory goes is never followed:
     /// the fetch refuses, and nothing is written through it.
     func testSymlinkAtStagingPathRefused() async throws {

@@ -111,6 +111,11 @@ struct Fetch: AsyncParsableCommand {
                 return accepted
             }
         }
+        if !global.json {
+            request.waitingForFileList = { Console.err("Code accepted; the sender is still indexing its files, waiting for the list…") }
+        } else {
+            request.waitingForFileList = { out.emit(["event": "waiting", "reason": "the sender is still indexing"]) }
+        }
         let fetchRequest = request
         let jsonProgress = ProgressThrottle()
         let outcome = await untilInterrupted(interrupt) { () async -> Result<FetchResult, Error> in

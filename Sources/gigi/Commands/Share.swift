@@ -77,7 +77,9 @@ struct Share: AsyncParsableCommand {
         let lanConfig = try lan.serviceConfig(home: home)
         let options = GigiNodeOptions(home: home, listen: listen.isEmpty ? ["/ip4/0.0.0.0/tcp/0"] : listen,
                                       lan: lanConfig, nickname: lan.announcedNickname(home: home), logger: log)
-        // Indexing needs no node: it runs while the node starts (identity, store, listening).
+        // Bad paths fail here, before a code is printed; indexing needs no node: it runs
+        // while the node starts (identity, store, listening) and after the code is shown.
+        try GigiNode.checkSharePaths(paths)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Indexing")
         let paths = self.paths
         let indexing = Task { try await GigiNode.index(paths, progress: { done, total in meter.update(done, total) }) }
@@ -88,37 +90,51 @@ struct Share: AsyncParsableCommand {
         }
         let interrupt = SignalWatcher.interrupts()
         do {
-            var request = ShareRequest(paths: paths, words: words, ticket: ticket)
-            request.prepared = try await indexing.value
-            meter.finish()
-            let share = try await node.share(request)
+            // The code is printed (and works) while the paths are still being indexed, as
+            // magic-wormhole prints its code at once: a fetcher that proves it gets the
+            // manifest when indexing is done.
+            let announced = try await node.announce(ShareRequest(paths: paths, words: words, ticket: ticket))
             let addresses = await node.dialableAddresses()
+            meter.printAbove {
+                if global.json {
+                    var ready: [String: JSONValue] = [
+                        "event": "ready", "code": .string(announced.code), "peer_id": .string(node.peerID),
+                        "peer": .string(node.peerID), "addrs": .array(addresses.map(JSONValue.string)),
+                    ]
+                    if let t = announced.ticket { ready["ticket"] = .string(t) }
+                    out.emit(ready)
+                } else {
+                    Console.out("Share code: \(announced.code)")
+                    if lanConfig.enabled {
+                        Console.out("On the other machine run:  gigi fetch \(announced.code)")
+                        if let first = addresses.first {
+                            Console.out("From another network:      gigi fetch --peer \(first) \(announced.code)")
+                        }
+                    } else if let first = addresses.first {
+                        Console.out("On the other machine run:  gigi fetch --peer \(first) \(announced.code)")
+                    }
+                    if let t = announced.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
+                }
+            }
+            let prepared: PreparedShare
+            do { prepared = try await indexing.value } catch {
+                meter.finish()
+                await node.unshare(announced, reason: "indexing failed")
+                throw error
+            }
+            meter.finish()
+            let share = await node.provide(announced, prepared)
             for s in share.skipped {
                 FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
             }
             if global.json {
-                var ready: [String: JSONValue] = [
-                    "event": "ready", "code": .string(share.code), "peer": .string(node.peerID),
-                    "addrs": .array(addresses.map(JSONValue.string)), "manifest": .string(share.manifestID),
-                    "files": .int(share.files), "directories": .int(share.directories),
-                    "bytes": .int(Int(share.bytes)), "chunks": .int(share.chunks),
-                ]
-                if let t = share.ticket { ready["ticket"] = .string(t) }
-                out.emit(ready)
+                out.emit(["event": "indexed", "manifest": .string(share.manifestID),
+                          "files": .int(share.files), "directories": .int(share.directories),
+                          "bytes": .int(Int(share.bytes)), "chunks": .int(share.chunks)])
             } else {
                 let what = share.files == 1 && share.directories == 0
                     ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
                 Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
-                Console.out("Share code: \(share.code)")
-                if lanConfig.enabled {
-                    Console.out("On the other machine run:  gigi fetch \(share.code)")
-                    if let first = addresses.first {
-                        Console.out("From another network:      gigi fetch --peer \(first) \(share.code)")
-                    }
-                } else if let first = addresses.first {
-                    Console.out("On the other machine run:  gigi fetch --peer \(first) \(share.code)")
-                }
-                if let t = share.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
                 if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
             }
             try await serve(node: node, share: share, out: out, interrupt: interrupt)
