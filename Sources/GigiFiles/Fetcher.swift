@@ -410,8 +410,6 @@ public final class Fetcher: @unchecked Sendable {
             }
             let reply = try decodeCBOR(ChunkOpenReply.self, r, maxSize: ChunkWire.maxOpenSize)
             guard reply.ok else { throw DownloadError.peerFailed("the sender refused: \(reply.reason ?? "no reason")") }
-            let chunkBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: offered.manifest.chunkSize, alignment: 64)
-            defer { chunkBuffer.deallocate() }
             while true {
                 // Stop when the fetch failed (the stream that saw why reports it) or this
                 // provider was dropped (another of its streams failed).
@@ -460,11 +458,11 @@ public final class Fetcher: @unchecked Sendable {
                 guard let exp = writer.expected(n), length == exp.length else {
                     throw DownloadError.peerFailed("the sender sent a chunk of the wrong size")
                 }
-                // Copied once from the host's buffers into this stream's chunk buffer (no
-                // per-chunk allocation), then hashed in one pass and written with one pwrite.
-                let slice = UnsafeMutableRawBufferPointer(rebasing: chunkBuffer[0..<length])
-                try await reader.read(into: slice)
-                let valid = try writer.verifyAndWrite(n, UnsafeRawBufferPointer(slice))
+                // A slice of what the host delivered when the chunk arrived in one read (no
+                // copy), else its pieces copied together once; hashed in one pass and written
+                // with one pwrite.
+                guard let data = try await reader.readBuffer(length) else { throw TransferStreamError.unexpectedEOF }
+                let valid = try data.withUnsafeReadableBytes { try writer.verifyAndWrite(n, $0) }
                 let acts: [FetchSchedulerAction<Int>] = lock.withLock {
                     let a = scheduler.received(chunk: n, from: p, valid: valid)
                     if valid {
