@@ -96,6 +96,8 @@ public final class DownloadWriter: @unchecked Sendable {
     /// written (under `lock`): `finish` only renames them.
     private var stamped = Set<Int>()
     private let fileEntries: [Int]
+    /// Digests that came after the manifest (`expectDigests`), by entry; under digestLock.
+    private var expectedDigests: [Int: [UInt8]] = [:]
 
     /// - Parameters: `root` is an existing directory; `rename` maps a top-level
     ///   name to a different name inside root.
@@ -413,7 +415,7 @@ public final class DownloadWriter: @unchecked Sendable {
         try advanceHashes(all, scratch: scratch)
         for i in fileEntries {
             let e = manifest.entries[i]
-            guard digestLock.withLock({ digests[i] }) == e.sha256 else {
+            guard digestLock.withLock({ digests[i] == (expectedDigests[i] ?? e.sha256) }) else {
                 files.close(i)
                 unlink(partial(i))
                 throw DownloadError.verificationFailed(e.path)
@@ -503,12 +505,22 @@ public final class DownloadWriter: @unchecked Sendable {
     private static let renameat2: RenameAt2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2")
         .map { unsafeBitCast($0, to: RenameAt2.self) }
 
+    /// The files' SHA-256 digests when the manifest came with them zeroed (they followed it):
+    /// 32 bytes per file, in entry order. `finish` checks the files against these.
+    public func expectDigests(_ concatenated: [UInt8]) {
+        digestLock.withLock {
+            for (k, i) in fileEntries.enumerated() where 32 * (k + 1) <= concatenated.count {
+                expectedDigests[i] = Array(concatenated[32 * k..<32 * (k + 1)])
+            }
+        }
+    }
+
     /// The SHA-256 of the share as a whole: of the single file, or of the
     /// concatenated per-file hashes in manifest order.
     public var shareSHA256: String {
-        let files = manifest.entries.filter { $0.kind == .file }
-        if files.count == 1 { return Hex.encode(files[0].sha256) }
-        return SHA256.hash(files.flatMap(\.sha256)).hex
+        let sums = digestLock.withLock { fileEntries.map { expectedDigests[$0] ?? manifest.entries[$0].sha256 } }
+        if sums.count == 1 { return Hex.encode(sums[0]) }
+        return SHA256.hash(sums.flatMap { $0 }).hex
     }
 }
 

@@ -31,6 +31,17 @@ public struct OfferedShare: Sendable {
     public let manifestID: Digest32
     public let manifestBytes: [UInt8]
     public let manifest: Manifest
+    /// Set when the sharer's SHA-256 pass still runs: `manifest` has the digests zeroed (its
+    /// id names the share), and this waits for the complete manifest's id and the digests.
+    public let pendingDigests: (@Sendable () async throws -> (id: Digest32, digests: [UInt8]))?
+
+    public init(manifestID: Digest32, manifestBytes: [UInt8], manifest: Manifest,
+                pendingDigests: (@Sendable () async throws -> (id: Digest32, digests: [UInt8]))? = nil) {
+        self.manifestID = manifestID
+        self.manifestBytes = manifestBytes
+        self.manifest = manifest
+        self.pendingDigests = pendingDigests
+    }
 }
 
 public enum ShareClient {
@@ -74,7 +85,28 @@ public enum ShareClient {
         guard Manifest.id(of: bytes) == mid else { throw ManifestError.malformed("manifest id does not match its bytes") }
         let manifest = try Manifest.decode(bytes)
         try? await stream.closeWrite()
-        return OfferedShare(manifestID: mid, manifestBytes: bytes, manifest: manifest)
+        guard accept.pending == true else { return OfferedShare(manifestID: mid, manifestBytes: bytes, manifest: manifest) }
+        guard manifest.fileDigests.allSatisfy({ $0 == 0 }) else { throw ManifestError.malformed("digests both given and pending") }
+        return OfferedShare(manifestID: mid, manifestBytes: bytes, manifest: manifest, pendingDigests: {
+            do {
+                guard let d = try await reader.readMessage(maxSize: ShareWire.maxAcceptSize) else {
+                    throw DownloadError.peerFailed("the sender closed the connection before it sent the files' SHA-256")
+                }
+                let w = try ShareWire.decode(d)
+                if w.kind == .reject {
+                    if w.reason == "no such share" { throw ShareLookupError.noSuchShare }
+                    throw DownloadError.peerFailed("the sender's file changed since it was shared; ask for a new share")
+                }
+                guard w.kind == .digests, let id = w.manifestID.flatMap({ Digest32(bytes: $0) }), let digests = w.digests else {
+                    throw SharePAKEError.protocolViolation("expected digests")
+                }
+                await stream.reset()
+                return (id, digests)
+            } catch {
+                await stream.reset()
+                throw error
+            }
+        })
     }
 }
 
@@ -145,6 +177,12 @@ public final class Fetcher: @unchecked Sendable {
     private let hashSignal = DispatchSemaphore(value: 0)
     private var transferDone = false
     private var goodbyeSent = false
+    /// The sharer's deferred SHA-256 digests (`OfferedShare.pendingDigests`), checked and
+    /// handed to the writer; gives the complete manifest's id.
+    private var digestTask: Task<Digest32, Error>?
+    /// The id of the manifest fetched: the offered one, or (digests that followed) the
+    /// complete manifest's.
+    public private(set) var manifestID: Digest32
 
     /// `index` keeps the resume state and the local chunk index (nil: neither).
     /// `peers` names the providers (peer IDs) for `gigi downloads`; `source` and
@@ -156,6 +194,7 @@ public final class Fetcher: @unchecked Sendable {
         self.writer = writer
         self.index = index
         self.config = config
+        self.manifestID = offered.manifestID
         let n = writer.map.totalChunks
         record = DownloadRecord(manifestID: offered.manifestID.bytes, destination: writer.destination,
                                 chunkCount: n, bytesTotal: offered.manifest.totalSize, state: .active,
@@ -184,7 +223,12 @@ public final class Fetcher: @unchecked Sendable {
     public func prepare(reuseLocalChunks: Bool = true) throws {
         let existing = try writer.open()
         let n = writer.map.totalChunks
-        if let index, let (id, rec) = try index.findDownload(manifestID: offered.manifestID, destination: writer.destination),
+        // A download started while the sharer's SHA-256 pass ran is recorded under the id
+        // of the manifest with its digests zeroed.
+        let draftID = try? Manifest.id(of: offered.manifest.withoutDigests().encoded())
+        if let index,
+           let (id, rec) = try index.findDownload(manifestID: offered.manifestID, destination: writer.destination)
+               ?? draftID.flatMap({ try index.findDownload(manifestID: $0, destination: writer.destination) }),
            rec.verified.count == n {
             recordID = id
             // Keep what was verified; take this run's way to the sharer.
@@ -317,10 +361,21 @@ public final class Fetcher: @unchecked Sendable {
     /// Pulls every missing chunk from the providers, then verifies and renames
     /// the files. `providers` open chunk streams (each call a new stream to that provider).
     public func run(providers: [ChunkStreamOpener], overwrite: Bool) async throws -> FetchProgress {
+        if let pending = offered.pendingDigests {
+            let manifest = offered.manifest, writer = self.writer
+            digestTask = Task {
+                let (id, digests) = try await pending()
+                guard let complete = manifest.withDigests(digests), Manifest.id(of: try complete.encoded()) == id else {
+                    throw DownloadError.corruptData("its SHA-256 digests do not make the file list it named")
+                }
+                writer.expectDigests(digests)
+                return id
+            }
+        }
         if lock.withLock({ scheduler.isComplete }), let first = providers.first {
             // Nothing to pull (empty files, or all held locally): still say goodbye, so a
             // one-shot sharer knows this fetch is complete.
-            await sayGoodbye(first)
+            if await digestsArrived() { await sayGoodbye(first) }
         }
         if !lock.withLock({ scheduler.isComplete }) {
             let hasher = startHasher()
@@ -339,6 +394,9 @@ public final class Fetcher: @unchecked Sendable {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 DispatchQueue.global().async { hasher.wait(); c.resume() }
             }
+        }
+        if let digestTask {
+            do { manifestID = try await digestTask.value } catch { fail(error) }
         }
         await commitsSettled()
         if let failure = lock.withLock({ failure }) { try? await commitNow(); throw failure }
@@ -361,6 +419,13 @@ public final class Fetcher: @unchecked Sendable {
             try await blocking { try index.indexFiles(done, chunkSize: chunkSize, removingDownload: id) }
         }
         return currentProgress
+    }
+
+    /// Waits for the deferred digests if there are any; false if they failed (then no goodbye:
+    /// nothing is verified until they match).
+    private func digestsArrived() async -> Bool {
+        guard let digestTask else { return true }
+        return (try? await digestTask.value) != nil
     }
 
     /// Opens a chunk stream only to tell the provider the fetch is complete.
@@ -496,9 +561,12 @@ public final class Fetcher: @unchecked Sendable {
             }
             // Best effort: everything is verified, and a one-shot sharer shuts down as soon
             // as it reads the goodbye, which may break the connection under our closeWrite.
-            if bye { try? await s.write(ChunkWire.request(ChunkWire.goodbye)) }
+            // (With the digests still to come, this stream waits for them: its goodbye says
+            // the fetch has all it needs, and a one-shot sharer ends on it.)
+            let verified = bye ? await digestsArrived() : false
+            if verified { try? await s.write(ChunkWire.request(ChunkWire.goodbye)) }
             try? await s.closeWrite()
-            if bye { _ = try? await reader.readExactly(1) }   // wait for the sender to close
+            if verified { _ = try? await reader.readExactly(1) }   // wait for the sender to close
         } catch {
             // Every chunk is in: an error now (the sharer closing first after our goodbye) changes nothing.
             if lock.withLock({ scheduler.isComplete }) {

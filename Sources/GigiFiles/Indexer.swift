@@ -88,12 +88,78 @@ public struct IndexedShare: Sendable {
     public let manifestID: Digest32
     /// Entry index → local file (files only).
     public let sources: [Int: ShareSource]
+    /// The SHA-256 digests still being computed (`Indexer.index(deferDigests:)`); until
+    /// they are in (`completed`), `manifest` holds zeros for them and only its chunks count.
+    public let deferred: DeferredDigests?
 
-    public init(manifest: Manifest, sources: [Int: ShareSource]) throws {
+    public init(manifest: Manifest, sources: [Int: ShareSource], deferred: DeferredDigests? = nil) throws {
         self.manifest = manifest
         self.manifestBytes = try manifest.encoded()
         self.manifestID = Manifest.id(of: manifestBytes)
         self.sources = sources
+        self.deferred = deferred
+    }
+
+    /// The share with the deferred digests put in.
+    public func completed(with digests: [Int: Digest32]) throws -> IndexedShare {
+        var m = manifest
+        for (i, d) in digests { m.entries[i].sha256 = d.bytes }
+        return try IndexedShare(manifest: m, sources: sources)
+    }
+}
+
+/// SHA-256 passes that run after (and beside) the BLAKE3 pass, one file after another on
+/// their own thread, each reading its file again (from the page cache, usually: it runs
+/// right behind the BLAKE3 pass); a file that changed meanwhile fails them.
+public final class DeferredDigests: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "gigi.index.sha256", qos: .userInitiated)
+    private let group = DispatchGroup()
+    private let lock = NSLockLike()
+    private var digests: [Int: Digest32] = [:]
+    private var failure: IndexError?
+    private let blockSize: Int
+
+    init(blockSize: Int) { self.blockSize = blockSize }
+
+    /// Queues the SHA-256 of entry `entry`, the file at `path` as `stamp` describes it.
+    func add(entry: Int, path: String, stamp: FileStamp) {
+        group.enter()
+        queue.async { [self] in
+            defer { group.leave() }
+            let result = Self.sha256(path: path, stamp: stamp, blockSize: blockSize)
+            lock.withLock {
+                switch result {
+                case .success(let d): digests[entry] = d
+                case .failure(let e): if failure == nil { failure = e }
+                }
+            }
+        }
+    }
+
+    /// Every digest (entry → SHA-256), once all are done, or the first failure.
+    public func wait() async -> Result<[Int: Digest32], IndexError> {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in group.notify(queue: .global()) { c.resume() } }
+        return lock.withLock { failure.map { .failure($0) } ?? .success(digests) }
+    }
+
+    private static func sha256(path: String, stamp: FileStamp, blockSize: Int) -> Result<Digest32, IndexError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return .failure(.unreadable(path, errno)) }
+        defer { close(fd) }
+        guard FileStamp.current(fd: fd) == stamp else { return .failure(.changedWhileIndexing(path)) }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
+        defer { buf.deallocate() }
+        var sha = SHA256(), total: UInt64 = 0
+        while true {
+            let r = read(fd, buf.baseAddress!, buf.count)
+            if r < 0 { if errno == EINTR { continue }; return .failure(.unreadable(path, errno)) }
+            if r == 0 { break }
+            sha.update(UnsafeRawBufferPointer(rebasing: buf[0..<r]))
+            total += UInt64(r)
+        }
+        guard total == stamp.size, FileStamp.current(fd: fd) == stamp else { return .failure(.changedWhileIndexing(path)) }
+        return .success(sha.finalize())
     }
 }
 
@@ -134,8 +200,11 @@ public final class Indexer: @unchecked Sendable {
         return found
     }
 
-    /// Indexes `paths` (files or directories); each becomes a top-level name.
-    public func index(paths: [String]) throws -> IndexedShare {
+    /// Indexes `paths` (files or directories); each becomes a top-level name. With
+    /// `deferDigests`, a file of more than one block gets only its BLAKE3 pass here and its
+    /// SHA-256 from a second pass beside it (`IndexedShare.deferred`): the chunks can be
+    /// served while the slower SHA-256 runs.
+    public func index(paths: [String], deferDigests: Bool = false) throws -> IndexedShare {
         var found: [Found] = []
         for top in try Self.topLevel(paths) {
             found.append(top)
@@ -146,6 +215,7 @@ public final class Indexer: @unchecked Sendable {
         var done: UInt64 = 0
         var entries: [ManifestEntry] = []
         var sources: [Int: ShareSource] = [:]
+        var deferred: DeferredDigests? = nil
         let small = hashSmallFiles(found)
         for (k, f) in found.enumerated() {
             let mode = UInt32(f.st.st_mode) & 0o777
@@ -158,6 +228,12 @@ public final class Indexer: @unchecked Sendable {
             if let r = small[k] {
                 (stamp, sha, chunks) = try r.get()
                 progress?(done + stamp.size, total)
+            } else if deferDigests {
+                let digests = deferred ?? DeferredDigests(blockSize: buffers[0].count)
+                deferred = digests
+                let entry = entries.count
+                (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total, smallBuffer: buffers[0], large: true,
+                                                    deferring: { digests.add(entry: entry, path: f.absolute, stamp: $0) })!
             } else {
                 (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total)
             }
@@ -167,7 +243,7 @@ public final class Indexer: @unchecked Sendable {
                                          mtime: stamp.mtime, mtimeNanos: stamp.mtimeNanos,
                                          sha256: sha.bytes, chunkHashes: chunks))
         }
-        return try IndexedShare(manifest: Manifest(entries: entries, chunkSize: chunkSize), sources: sources)
+        return try IndexedShare(manifest: Manifest(entries: entries, chunkSize: chunkSize), sources: sources, deferred: deferred)
     }
 
     typealias Hashed = Result<(FileStamp, Digest32, [UInt8]), Error>
@@ -248,8 +324,10 @@ public final class Indexer: @unchecked Sendable {
 
     /// With `large` false, a file that turns out not to fit in one block gives nil
     /// (the caller hashes it again with `large`); `smallBuffer` takes a small file's bytes.
+    /// `deferring`: a file of more than one block gets only its chunk hashes here (and a zero
+    /// SHA-256); `deferring` is called with its stamp first, to queue its SHA-256 pass.
     private func hashFile(_ path: String, done: UInt64, total: UInt64, smallBuffer: UnsafeMutableRawBufferPointer,
-                          large: Bool) throws -> (FileStamp, Digest32, [UInt8])? {
+                          large: Bool, deferring: ((FileStamp) -> Void)? = nil) throws -> (FileStamp, Digest32, [UInt8])? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw IndexError.unreadable(path, errno) }
         defer { close(fd) }
@@ -271,7 +349,13 @@ public final class Indexer: @unchecked Sendable {
         } else {
             guard large else { return nil }
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-            (size, sha) = try pipelined(fd, path: path, chunks: &chunks, done: done, total: total)
+            if let deferring {
+                deferring(before)
+                (size, sha) = (try chunkHashesOnly(fd, path: path, into: smallBuffer, chunks: &chunks, done: done, total: total),
+                               Digest32.zero)
+            } else {
+                (size, sha) = try pipelined(fd, path: path, chunks: &chunks, done: done, total: total)
+            }
         }
         guard let after = FileStamp.current(fd: fd), after == before, size == before.size else {
             throw IndexError.changedWhileIndexing(path)
@@ -343,6 +427,19 @@ public final class Indexer: @unchecked Sendable {
         stage.finished.wait()
         if let failure { throw failure }
         return (offset, stage.sha.finalize())
+    }
+
+    /// Reads the file block by block and takes each chunk's BLAKE3; returns the bytes read.
+    private func chunkHashesOnly(_ fd: Int32, path: String, into buf: UnsafeMutableRawBufferPointer,
+                                 chunks: inout [UInt8], done: UInt64, total: UInt64) throws -> UInt64 {
+        var offset: UInt64 = 0
+        while true {
+            let n = try readFully(fd, into: buf, path: path)
+            if n > 0 { appendChunkHashes(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to: &chunks) }
+            offset += UInt64(n)
+            progress?(done + offset, total)
+            if n < buf.count { return offset }
+        }
     }
 
     private func readFully(_ fd: Int32, into buf: UnsafeMutableRawBufferPointer, path: String) throws -> Int {

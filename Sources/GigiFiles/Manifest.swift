@@ -153,3 +153,33 @@ public struct Manifest: Codable, Equatable, Sendable {
         return parents
     }
 }
+
+// MARK: - Digests that follow the manifest
+
+extension Manifest {
+    /// This manifest with every file's SHA-256 as 32 zero bytes: what a sharer sends while
+    /// its SHA-256 pass still runs ("digests follow", TransferProtocol.swift). Its id names
+    /// the share and the download until the digests come.
+    public func withoutDigests() -> Manifest {
+        var m = self
+        for i in m.entries.indices where m.entries[i].kind == .file { m.entries[i].sha256 = Self.noDigest }
+        return m
+    }
+
+    /// The files' SHA-256 digests in entry order, concatenated.
+    public var fileDigests: [UInt8] { entries.filter { $0.kind == .file }.flatMap(\.sha256) }
+
+    /// This manifest with the files' SHA-256 digests (32 bytes each, in entry order) put in;
+    /// nil if `digests` does not hold one per file.
+    public func withDigests(_ digests: [UInt8]) -> Manifest? {
+        guard digests.count == 32 * fileCount else { return nil }
+        var m = self, k = 0
+        for i in m.entries.indices where m.entries[i].kind == .file {
+            m.entries[i].sha256 = Array(digests[k..<k + 32])
+            k += 32
+        }
+        return m
+    }
+
+    static let noDigest = [UInt8](repeating: 0, count: 32)
+}

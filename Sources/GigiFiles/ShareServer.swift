@@ -54,6 +54,18 @@ public actor ShareServer {
         var reader: ChunkReader?
         /// Fetchers that proved the code while the share was still being indexed.
         var waiting: [CheckedContinuation<IndexedShare?, Never>] = []
+        /// While the SHA-256 pass runs (`IndexedShare.deferred`): the manifest sent, every
+        /// digest zeroed, and its id (which keeps naming the share's chunks afterwards).
+        var draft: (bytes: [UInt8], id: Digest32)?
+        /// Set when the deferred digests are in: the complete share, or why they failed.
+        var digests: Result<IndexedShare, DigestFailure>?
+        var digestWaiting: [CheckedContinuation<Result<IndexedShare, DigestFailure>, Never>] = []
+    }
+
+    /// Why a share's deferred SHA-256 digests will never come.
+    public struct DigestFailure: Error, Sendable {
+        public let reason: String
+        public init(reason: String) { self.reason = reason }
     }
 
     private var shares: [[UInt8]: State] = [:]           // by share id
@@ -77,26 +89,63 @@ public actor ShareServer {
         for s in share.selectors { bySelector[s] = share.shareID }
     }
 
-    /// The data of a share added while it was being indexed.
+    /// The data of a share added while it was being indexed. If its SHA-256 digests are
+    /// deferred, fetchers get the manifest with the digests zeroed now, and the digests
+    /// with `completeDigests`.
     public func provide(shareID: [UInt8], _ indexed: IndexedShare) {
         guard var st = shares[shareID], st.share.indexed == nil else { return }
         st.share = ServedShare(shareID: shareID, secrets: st.share.secrets, indexed: indexed)
         st.map = ChunkMap(indexed.manifest)
         st.reader = ChunkReader(indexed)
+        if indexed.deferred != nil, let bytes = try? indexed.manifest.withoutDigests().encoded() {
+            st.draft = (bytes, Manifest.id(of: bytes))
+        } else {
+            st.digests = .success(indexed)
+        }
         let waiting = st.waiting
         st.waiting = []
         shares[shareID] = st
         for w in waiting { w.resume(returning: st.closed ? nil : indexed) }
     }
 
+    /// The deferred SHA-256 digests of a share (`provide`): the complete share, or why not.
+    public func completeDigests(shareID: [UInt8], _ result: Result<IndexedShare, DigestFailure>) {
+        guard var st = shares[shareID], st.digests == nil else { return }
+        st.digests = result
+        if case .success(let complete) = result {
+            st.share = ServedShare(shareID: shareID, secrets: st.share.secrets, indexed: complete)
+        }
+        let waiting = st.digestWaiting
+        st.digestWaiting = []
+        shares[shareID] = st
+        for w in waiting { w.resume(returning: result) }
+    }
+
     public func remove(shareID: [UInt8], reason: String) {
         guard var st = shares[shareID], !st.closed else { return }
         st.closed = true
-        let waiting = st.waiting
+        let waiting = st.waiting, digestWaiting = st.digestWaiting
         st.waiting = []
+        st.digestWaiting = []
         shares[shareID] = st
         for w in waiting { w.resume(returning: nil) }
+        for w in digestWaiting { w.resume(returning: .failure(DigestFailure(reason: "no such share"))) }
         emit.yield(.closed(reason: reason))
+    }
+
+    /// The manifest a fetcher gets now: the complete one, or the draft (digests zeroed) while
+    /// the SHA-256 pass runs.
+    private func offer(_ shareID: [UInt8], _ indexed: IndexedShare) -> (id: Digest32, bytes: [UInt8], pending: Bool) {
+        if let st = shares[shareID], st.digests == nil, let draft = st.draft { return (draft.id, draft.bytes, true) }
+        let current = shares[shareID]?.share.indexed ?? indexed
+        return (current.manifestID, current.manifestBytes, false)
+    }
+
+    /// The deferred digests, once in.
+    private func digestsResult(_ shareID: [UInt8]) async -> Result<IndexedShare, DigestFailure> {
+        guard let st = shares[shareID], !st.closed else { return .failure(DigestFailure(reason: "no such share")) }
+        if let r = st.digests { return r }
+        return await withCheckedContinuation { c in shares[shareID]?.digestWaiting.append(c) }
     }
 
     /// The share's data, once indexed; nil if it closed first.
@@ -133,7 +182,7 @@ public actor ShareServer {
 
     private func reader(for manifest: Digest32, peer: String) -> (ChunkReader, ChunkMap)? {
         guard grants[peer]?.contains(manifest) == true else { return nil }
-        for st in shares.values where st.share.indexed?.manifestID == manifest && !st.closed {
+        for st in shares.values where !st.closed && (st.share.indexed?.manifestID == manifest || st.draft?.id == manifest) {
             if let reader = st.reader, let map = st.map { return (reader, map) }
         }
         return nil
@@ -207,11 +256,27 @@ public actor ShareServer {
                 try await stream.closeWrite()
                 return
             }
-            await grant(peer: remoteName, manifest: indexed.manifestID)
+            let offered = await offer(share.shareID, indexed)
+            await grant(peer: remoteName, manifest: offered.id)
             var accept = ShareWire(kind: .accept)
-            accept.manifestID = indexed.manifestID.bytes
-            accept.manifest = indexed.manifestBytes
+            accept.manifestID = offered.id.bytes
+            accept.manifest = offered.bytes
+            if offered.pending { accept.pending = true }
             try await stream.writeMessage(accept.encoded())
+            if offered.pending {
+                // The chunks flow meanwhile (on chunk streams, by the draft's id).
+                switch await digestsResult(share.shareID) {
+                case .success(let complete):
+                    var digests = ShareWire(kind: .digests)
+                    digests.manifestID = complete.manifestID.bytes
+                    digests.digests = complete.manifest.fileDigests
+                    try await stream.writeMessage(digests.encoded())
+                case .failure(let f):
+                    var reject = ShareWire(kind: .reject)
+                    reject.reason = f.reason
+                    try await stream.writeMessage(reject.encoded())
+                }
+            }
             try await stream.closeWrite()
         } catch {
             if let selector = selectorForFailure {

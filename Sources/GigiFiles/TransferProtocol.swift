@@ -7,6 +7,13 @@
 //   connection's keep-alive bounds the wait), or reject "no such share" if the
 //   share ended first. Limits: 4 KiB per handshake message,
 //   Manifest.maxEncodedSize + 4 KiB for accept.
+//   Digests that follow: while its SHA-256 pass still runs, a sharer's accept
+//   carries the manifest with every file's SHA-256 zeroed (`withoutDigests`,
+//   whose id then names the share and its chunk streams) and `pending`; the
+//   stream stays open, and when the pass ends the sharer sends `digests` (the
+//   complete manifest's id, and each file's SHA-256 in entry order) or reject.
+//   The fetcher checks that the digests make a manifest of that id, and says
+//   its goodbye on the chunk stream only once it has them.
 //
 // /gigi/chunks/1.0.0 — the fetcher first sends one CBOR message
 //   (`ChunkOpen`: the manifest id); the sharer answers `ChunkOpenReply`.
@@ -30,7 +37,7 @@ public enum TransferProtocolID {
 
 /// A share-stream message.
 public struct ShareWire: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable { case hello, reply, confirm, accept, reject }
+    public enum Kind: String, Codable, Sendable { case hello, reply, confirm, accept, reject, digests }
     public var kind: Kind
     public var selector: [UInt8]?
     public var sid: [UInt8]?
@@ -39,9 +46,14 @@ public struct ShareWire: Codable, Equatable, Sendable {
     public var manifestID: [UInt8]?
     public var manifest: [UInt8]?
     public var reason: String?
+    /// Accept: the manifest's SHA-256 digests are zeroed and follow in a `digests` message.
+    public var pending: Bool?
+    /// Digests: each file's SHA-256, in entry order.
+    public var digests: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
         case kind = "k", selector = "sel", sid, share = "y", tag = "t", manifestID = "mid", manifest = "m", reason = "r"
+        case pending = "p", digests = "h"
     }
 
     public init(kind: Kind) { self.kind = kind }
@@ -72,7 +84,7 @@ public struct ShareWire: Codable, Equatable, Sendable {
         case .confirm:
             guard let tag else { return nil }
             return .confirm(tag: tag)
-        case .accept, .reject: return nil
+        case .accept, .reject, .digests: return nil
         }
     }
 

@@ -222,7 +222,7 @@ extension GigiNode {
         }
         let done = try await fetcher.run(providers: [opener], overwrite: request.overwrite)
         let m = offered.manifest
-        return FetchResult(peer: remote.description, manifestID: offered.manifestID.hex, names: m.topLevelNames,
+        return FetchResult(peer: remote.description, manifestID: fetcher.manifestID.hex, names: m.topLevelNames,
                            files: m.fileCount, directories: m.entries.count - m.fileCount, bytes: m.totalSize,
                            totalChunks: done.totalChunks, networkChunks: done.networkChunks,
                            localChunks: done.localChunks, resumedChunks: done.resumedChunks,

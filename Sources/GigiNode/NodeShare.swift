@@ -122,7 +122,7 @@ extension GigiNode {
                       progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> ActiveShare {
         let prepared: PreparedShare
         if let p = request.prepared { prepared = p } else { prepared = try await Self.index(request.paths, progress: progress) }
-        return await provide(try await announce(request), prepared)
+        return try await provide(try await announce(request), prepared)
     }
 
     /// Starts serving a share whose paths are still being indexed (`GigiNode.index`): its
@@ -151,20 +151,35 @@ extension GigiNode {
     }
 
     /// Gives an announced share its data: fetchers waiting for the manifest get it now.
-    public func provide(_ announced: AnnouncedShare, _ prepared: PreparedShare) async -> ActiveShare {
-        let (indexed, skipped) = (prepared.indexed, prepared.skipped)
+    /// If its SHA-256 digests were deferred (`index(deferDigests:)`), they get the manifest
+    /// with the digests zeroed and the chunks at once, and the digests when this returns;
+    /// a file that changed meanwhile throws (the share then serves nothing: `unshare` it).
+    public func provide(_ announced: AnnouncedShare, _ prepared: PreparedShare) async throws -> ActiveShare {
+        let shareID = Hex.decode(announced.shareID) ?? []
+        var indexed = prepared.indexed
+        let skipped = prepared.skipped
+        await shares.provide(shareID: shareID, indexed)
+        if let deferred = indexed.deferred {
+            switch await deferred.wait() {
+            case .success(let digests):
+                indexed = try indexed.completed(with: digests)
+                await shares.completeDigests(shareID: shareID, .success(indexed))
+            case .failure(let error):
+                await shares.completeDigests(shareID: shareID, .failure(ShareServer.DigestFailure(reason: "the sender's files changed")))
+                throw error
+            }
+        }
         // Chunks are served from `indexed`, in memory; the chunk index (which lets later
         // fetches into this home reuse these files' chunks) is committed in the background
         // while the code is shown, and `shutdown` waits for it.
-        let index = self.index, logger = self.logger
+        let index = self.index, logger = self.logger, complete = indexed
         indexWrites.enter()
         DispatchQueue.global(qos: .utility).async {
             defer { self.indexWrites.leave() }
-            do { try index.indexShare(indexed) } catch {
+            do { try index.indexShare(complete) } catch {
                 logger.warning("could not add the share to the chunk index: \(error)")
             }
         }
-        await shares.provide(shareID: Hex.decode(announced.shareID) ?? [], indexed)
         let entries = indexed.manifest.entries
         return ActiveShare(code: announced.code, ticket: announced.ticket, shareID: announced.shareID,
                            manifestID: indexed.manifestID.hex,
@@ -185,7 +200,9 @@ extension GigiNode {
 
     /// Indexes `paths` for `share` (`ShareRequest.prepared`); needs no node, so it can
     /// run while one starts. `progress` gets (bytes hashed, bytes total).
-    public static func index(_ paths: [String],
+    /// `deferDigests`: large files' SHA-256 passes run after their BLAKE3 pass returns (see
+    /// `provide`), so chunks can be served before those digests are known.
+    public static func index(_ paths: [String], deferDigests: Bool = false,
                              progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> PreparedShare {
         for p in paths where !FileManager.default.fileExists(atPath: p) {
             throw GigiNodeError.notFound(p)
@@ -193,7 +210,7 @@ extension GigiNode {
         return try await runBlocking {
             let indexer = Indexer()
             indexer.progress = progress
-            let result = try indexer.index(paths: paths)
+            let result = try indexer.index(paths: paths, deferDigests: deferDigests)
             return PreparedShare(indexed: result, skipped: indexer.skipped)
         }
     }

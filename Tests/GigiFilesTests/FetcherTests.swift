@@ -38,14 +38,15 @@ final class FetcherTests: XCTestCase {
         return (server, indexed)
     }
 
-    func handshake(_ server: ShareServer, secret: [UInt8] = Array("pw".utf8)) async throws -> OfferedShare {
+    /// (`waitForServer` false: a share whose digests follow keeps its stream open.)
+    func handshake(_ server: ShareServer, secret: [UInt8] = Array("pw".utf8), waitForServer: Bool = true) async throws -> OfferedShare {
         let (a, b) = MemoryPipe.pair()
         let peer = fetcherPeer
         let task = Task { await server.handleShareStream(b, remotePeer: peer, remoteName: "F") }
         let ctx = SharePAKEContext(fetcherPeer: fetcherPeer, sharerPeer: sharerPeer, selector: Array("12".utf8))
         do {
             let offered = try await ShareClient.handshake(a, secret: secret, context: ctx)
-            await task.value
+            if waitForServer { await task.value }
             return offered
         } catch {
             await task.value
@@ -259,6 +260,81 @@ final class FetcherTests: XCTestCase {
         private var on = false
         func set() { lock.withLock { on = true } }
         var value: Bool { lock.withLock { on } }
+    }
+
+    /// A share whose SHA-256 pass is deferred (`gigi share` serves chunks once the BLAKE3 pass
+    /// is done): the fetcher gets the manifest with the digests zeroed, pulls every chunk, and
+    /// finishes only with the digests; it reports the complete manifest's id.
+    func deferredShare(_ size: Int = 5 << 20) async throws -> (ShareServer, [UInt8], IndexedShare, OfferedShare) {
+        try write("big.bin", randomData(size))
+        try write("small.txt", randomData(100))
+        let indexed = try Indexer().index(paths: [tmp + "/src/big.bin", tmp + "/src/small.txt"], deferDigests: true)
+        XCTAssertNotNil(indexed.deferred)
+        let server = ShareServer(localPeer: sharerPeer)
+        let id = Array(repeating: UInt8(7), count: 16)
+        await server.add(ServedShare(shareID: id, secrets: [Array("12".utf8): Array("pw".utf8)], indexed: nil))
+        await server.provide(shareID: id, indexed)
+        let offered = try await handshake(server, waitForServer: false)
+        XCTAssertNotNil(offered.pendingDigests)
+        XCTAssertTrue(offered.manifest.fileDigests.allSatisfy { $0 == 0 })
+        return (server, id, indexed, offered)
+    }
+
+    func fetchDeferred(_ server: ShareServer, _ offered: OfferedShare) -> Task<(FetchProgress, Digest32), Error> {
+        let root = tmp + "/dst", open = opener(server)
+        return Task {
+            let writer = try DownloadWriter(manifest: offered.manifest, root: root)
+            let f = Fetcher(offered: offered, writer: writer, index: nil)
+            try f.prepare()
+            let p = try await f.run(providers: [open], overwrite: false)
+            return (p, f.manifestID)
+        }
+    }
+
+    func testDeferredDigestsFollowTheManifest() async throws {
+        let (server, id, indexed, offered) = try await deferredShare()
+        let fetch = fetchDeferred(server, offered)
+        // Every chunk can arrive; the fetch waits for the digests.
+        while await server.chunksServed(to: "F") < indexed.manifest.totalChunks { try await Task.sleep(nanoseconds: 2_000_000) }
+        try await Task.sleep(nanoseconds: 50_000_000)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/big.bin"))
+        let digests = try await indexed.deferred!.wait().get()
+        let complete = try indexed.completed(with: digests)
+        await server.completeDigests(shareID: id, .success(complete))
+        let (progress, manifestID) = try await fetch.value
+        XCTAssertEqual(progress.networkChunks, indexed.manifest.totalChunks)
+        XCTAssertEqual(manifestID, complete.manifestID)
+        XCTAssertEqual(complete.manifest.entries[0].sha256, SHA256.hash(try [UInt8](Data(contentsOf: URL(fileURLWithPath: tmp + "/src/big.bin")))).bytes)
+        try assertSame("big.bin")
+        try assertSame("small.txt")
+        // A fetcher that comes after the digests gets the complete manifest at once.
+        let later = try await handshake(server)
+        XCTAssertNil(later.pendingDigests)
+        XCTAssertEqual(later.manifestID, complete.manifestID)
+    }
+
+    /// Digests that do not match the data (a lying sharer, consistent with its own id): the
+    /// file fails its SHA-256 check and is not placed.
+    func testDeferredDigestsThatLieAreCaught() async throws {
+        let (server, id, indexed, offered) = try await deferredShare()
+        let fetch = fetchDeferred(server, offered)
+        let lie = try indexed.completed(with: [0: BLAKE3.hash(Array("not the data".utf8))])
+        await server.completeDigests(shareID: id, .success(lie))
+        do { _ = try await fetch.value; XCTFail("accepted wrong digests") } catch {
+            XCTAssertEqual(error as? DownloadError, .verificationFailed("big.bin"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/big.bin"))
+    }
+
+    /// The SHA-256 pass fails (a file changed): the fetch fails with that reason.
+    func testDeferredDigestsThatFailEndTheFetch() async throws {
+        let (server, id, _, offered) = try await deferredShare()
+        let fetch = fetchDeferred(server, offered)
+        await server.completeDigests(shareID: id, .failure(ShareServer.DigestFailure(reason: "the sender's files changed")))
+        do { _ = try await fetch.value; XCTFail("finished without digests") } catch {
+            XCTAssertTrue("\((error as? UserFacingError)?.message ?? "")".contains("changed"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/dst/big.bin"))
     }
 
     /// A symlink (or file) planted where a tree's staging directory goes is never followed:

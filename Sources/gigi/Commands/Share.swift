@@ -82,7 +82,8 @@ struct Share: AsyncParsableCommand {
         try GigiNode.checkSharePaths(paths)
         let meter = ProgressMeter(enabled: !global.json && isatty(STDERR_FILENO) == 1, label: "Indexing")
         let paths = self.paths
-        let indexing = Task { try await GigiNode.index(paths, progress: { done, total in meter.update(done, total) }) }
+        // Large files' SHA-256 passes are deferred: their chunks can be fetched meanwhile.
+        let indexing = Task { try await GigiNode.index(paths, deferDigests: true, progress: { done, total in meter.update(done, total) }) }
         let node: GigiNode
         do { node = try await GigiNode.start(options) } catch {
             _ = try? await indexing.value
@@ -123,7 +124,11 @@ struct Share: AsyncParsableCommand {
                 throw error
             }
             meter.finish()
-            let share = await node.provide(announced, prepared)
+            let share: ActiveShare
+            do { share = try await node.provide(announced, prepared) } catch {
+                await node.unshare(announced, reason: "indexing failed")
+                throw error
+            }
             for s in share.skipped {
                 FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
             }
