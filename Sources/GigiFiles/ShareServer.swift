@@ -84,9 +84,25 @@ public actor ShareServer {
     /// Serves `share`: its code works at once; if its data is still being indexed, a
     /// fetcher that proves the code waits for `provide` before it gets the manifest.
     public func add(_ share: ServedShare) {
-        shares[share.shareID] = State(share: share, map: share.indexed.map { ChunkMap($0.manifest) },
-                                      reader: share.indexed.map { ChunkReader($0) })
+        var st = State(share: ServedShare(shareID: share.shareID, secrets: share.secrets, indexed: nil))
+        if let indexed = share.indexed { Self.attach(indexed, to: &st) }
+        shares[share.shareID] = st
         for s in share.selectors { bySelector[s] = share.shareID }
+    }
+
+    /// Gives a share its data: the chunk map and reader, and the manifest to offer (the
+    /// complete one, or with the digests zeroed while they are deferred).
+    private static func attach(_ indexed: IndexedShare, to st: inout State) {
+        st.share = ServedShare(shareID: st.share.shareID, secrets: st.share.secrets, indexed: indexed)
+        st.map = ChunkMap(indexed.manifest)
+        st.reader = ChunkReader(indexed)
+        if indexed.deferred == nil {
+            st.digests = .success(indexed)
+        } else if let bytes = try? indexed.manifest.withoutDigests().encoded() {
+            st.draft = (bytes, Manifest.id(of: bytes))
+        } else {
+            st.digests = .failure(DigestFailure(reason: "the sender could not encode its file list"))
+        }
     }
 
     /// The data of a share added while it was being indexed. If its SHA-256 digests are
@@ -94,14 +110,7 @@ public actor ShareServer {
     /// with `completeDigests`.
     public func provide(shareID: [UInt8], _ indexed: IndexedShare) {
         guard var st = shares[shareID], st.share.indexed == nil else { return }
-        st.share = ServedShare(shareID: shareID, secrets: st.share.secrets, indexed: indexed)
-        st.map = ChunkMap(indexed.manifest)
-        st.reader = ChunkReader(indexed)
-        if indexed.deferred != nil, let bytes = try? indexed.manifest.withoutDigests().encoded() {
-            st.draft = (bytes, Manifest.id(of: bytes))
-        } else {
-            st.digests = .success(indexed)
-        }
+        Self.attach(indexed, to: &st)
         let waiting = st.waiting
         st.waiting = []
         shares[shareID] = st
@@ -134,11 +143,14 @@ public actor ShareServer {
     }
 
     /// The manifest a fetcher gets now: the complete one, or the draft (digests zeroed) while
-    /// the SHA-256 pass runs.
-    private func offer(_ shareID: [UInt8], _ indexed: IndexedShare) -> (id: Digest32, bytes: [UInt8], pending: Bool) {
-        if let st = shares[shareID], st.digests == nil, let draft = st.draft { return (draft.id, draft.bytes, true) }
-        let current = shares[shareID]?.share.indexed ?? indexed
-        return (current.manifestID, current.manifestBytes, false)
+    /// the SHA-256 pass runs; nil if the digests failed (or the share is gone).
+    private func offer(_ shareID: [UInt8]) -> (id: Digest32, bytes: [UInt8], pending: Bool)? {
+        guard let st = shares[shareID], !st.closed else { return nil }
+        switch st.digests {
+        case .success(let complete): return (complete.manifestID, complete.manifestBytes, false)
+        case .failure: return nil
+        case nil: return st.draft.map { ($0.id, $0.bytes, true) }
+        }
     }
 
     /// The deferred digests, once in.
@@ -249,14 +261,13 @@ public actor ShareServer {
             _ = try machine.receiveConfirm(confirm)
             selectorForFailure = nil
             // (A share added before its indexing finished: the manifest follows when it does.)
-            guard let indexed = await indexedData(share.shareID) else {
+            guard await indexedData(share.shareID) != nil, let offered = await offer(share.shareID) else {
                 var reject = ShareWire(kind: .reject)
                 reject.reason = "no such share"
                 try await stream.writeMessage(reject.encoded())
                 try await stream.closeWrite()
                 return
             }
-            let offered = await offer(share.shareID, indexed)
             await grant(peer: remoteName, manifest: offered.id)
             var accept = ShareWire(kind: .accept)
             accept.manifestID = offered.id.bytes
