@@ -51,13 +51,61 @@ extension GigiDaemon {
             }
             expires = Date().addingTimeInterval(seconds)
         }
-        let active = try await node.share(ShareRequest(paths: paths, words: words, ticket: p["ticket"]?.bool ?? false))
+        let request = ShareRequest(paths: paths, words: words, ticket: p["ticket"]?.bool ?? false)
+        if p["early"]?.bool == true { return try await shareEarly(request, expires: expires) }
+        let active = try await node.share(request)
         shares.withLock { $0[active.shareID] = DaemonShare(share: active, paths: paths, created: Date(), expires: expires) }
-        persist(active, paths: paths, words: words, expires: expires)
+        persist(shareID: active.shareID, code: active.code, ticket: active.ticket, paths: paths, words: words, expires: expires)
         if let expires { scheduleExpiry(shareID: active.shareID, at: expires) }
         bus.publish("share_added", ["share": .string(active.shareID), "files": .int(active.files),
                                     "bytes": .int(Int(active.bytes))])
         return Self.json(active, paths: paths, addrs: await node.dialableAddresses(), peer: node.peerID)
+    }
+
+    /// `share` with "early": the reply (code, ticket, no file counts yet) comes before the paths
+    /// are indexed, as `gigi share` prints its code; `share_indexed` follows (or `share_removed`
+    /// with reason "indexing failed"). Large files' SHA-256 digests follow their chunks.
+    private func shareEarly(_ request: ShareRequest, expires: Date?) async throws -> JSONValue {
+        try GigiNode.checkSharePaths(request.paths)
+        let announced = try await node.announce(request)
+        let id = announced.shareID, paths = request.paths
+        indexing.withLock { $0[id] = IndexingShare(share: announced, paths: paths, created: Date(), expires: expires) }
+        persist(shareID: id, code: announced.code, ticket: announced.ticket, paths: paths, words: request.words, expires: expires)
+        if let expires { scheduleExpiry(shareID: id, at: expires) }
+        bus.publish("share_added", ["share": .string(id), "indexing": true])
+        Task { await self.finishIndexing(announced, paths: paths, expires: expires) }
+        var o: [String: JSONValue] = [
+            "share": .string(id), "code": .string(announced.code), "indexing": true,
+            "paths": .array(paths.map(JSONValue.string)), "peer": .string(node.peerID),
+            "addrs": .array(await node.dialableAddresses().map(JSONValue.string)),
+        ]
+        if let t = announced.ticket { o["ticket"] = .string(t) }
+        return .object(o)
+    }
+
+    /// Indexes an early share and gives it its data (unless it was unshared meanwhile).
+    private func finishIndexing(_ announced: AnnouncedShare, paths: [String], expires: Date?) async {
+        let id = announced.shareID
+        do {
+            let prepared = try await GigiNode.index(paths, deferDigests: true)
+            let active = try await node.provide(announced, prepared)
+            guard let pending = indexing.withLock({ $0.removeValue(forKey: id) }) else { return }   // unshared meanwhile
+            if await node.isClosed(active) {   // closed meanwhile (wrong codes): gone for good
+                forget(shareID: id)
+                return
+            }
+            shares.withLock { $0[id] = DaemonShare(share: active, paths: paths, created: pending.created, expires: expires) }
+            bus.publish("share_indexed", ["share": .string(id), "manifest": .string(active.manifestID),
+                                          "files": .int(active.files), "directories": .int(active.directories),
+                                          "bytes": .int(Int(active.bytes)), "chunks": .int(active.chunks)])
+        } catch {
+            guard indexing.withLock({ $0.removeValue(forKey: id) }) != nil else { return }
+            await node.unshare(announced, reason: "indexing failed")
+            forget(shareID: id)
+            logger.notice("share \(id) ended: indexing failed: \(describe(error))")
+            bus.publish("share_removed", ["share": .string(id), "reason": "indexing failed",
+                                          "message": .string((error as? UserFacingError)?.message ?? describe(error))])
+        }
     }
 
     static func json(_ s: ActiveShare, paths: [String], addrs: [String], peer: String) -> JSONValue {
@@ -76,9 +124,10 @@ extension GigiDaemon {
         guard let key = p["share"]?.string ?? p["code"]?.string else {
             throw GigiError("unshare needs \"share\" (an id from `gigi shares`) or \"code\".", exitCode: .usage)
         }
-        guard let id = shares.withLock({ s in
-            s.values.first { $0.share.shareID == key || $0.share.code == key || $0.share.shareID.hasPrefix(key) }?.share.shareID
-        }), try await removeShare(id, reason: "unshared") else {
+        let matches = { (id: String, code: String) in id == key || code == key || id.hasPrefix(key) }
+        guard let id = shares.withLock({ s in s.values.first { matches($0.share.shareID, $0.share.code) }?.share.shareID })
+                ?? indexing.withLock({ s in s.values.first { matches($0.share.shareID, $0.share.code) }?.share.shareID }),
+              try await removeShare(id, reason: "unshared") else {
             throw GigiError("No share matches '\(TerminalSafe.escape(key))'; `gigi shares` lists them.", exitCode: .noInput)
         }
         return ["share": .string(id), "removed": true]
@@ -87,22 +136,35 @@ extension GigiDaemon {
     /// Stops serving share `id` and forgets it; false if there is no such share.
     @discardableResult
     func removeShare(_ id: String, reason: String) async throws -> Bool {
-        guard let found = shares.withLock({ $0.removeValue(forKey: id) }) else { return false }
-        await node.unshare(found.share, reason: reason)
+        if let found = shares.withLock({ $0.removeValue(forKey: id) }) {
+            await node.unshare(found.share, reason: reason)
+        } else if let found = indexing.withLock({ $0.removeValue(forKey: id) }) {
+            await node.unshare(found.share, reason: reason)
+        } else {
+            return false
+        }
         forget(shareID: id)
         bus.publish("share_removed", ["share": .string(id), "reason": .string(reason)])
         return true
     }
 
     func listShares() -> JSONValue {
-        let list = shares.withLock { Array($0.values) }.sorted { $0.created < $1.created }
-        return ["shares": .array(list.map { d in
+        var rows: [(Date, JSONValue)] = shares.withLock { Array($0.values) }.map { d in
             var o = Self.json(d.share, paths: d.paths, addrs: [], peer: node.peerID).object!
             o["created"] = .double(d.created.timeIntervalSince1970)
             if let e = d.expires { o["expires"] = .double(e.timeIntervalSince1970) }
             o["addrs"] = nil
-            return .object(o)
-        })]
+            return (d.created, .object(o))
+        }
+        rows += indexing.withLock { Array($0.values) }.map { d in
+            var o: [String: JSONValue] = ["share": .string(d.share.shareID), "code": .string(d.share.code), "indexing": true,
+                                          "paths": .array(d.paths.map(JSONValue.string)), "peer": .string(node.peerID),
+                                          "created": .double(d.created.timeIntervalSince1970)]
+            if let t = d.share.ticket { o["ticket"] = .string(t) }
+            if let e = d.expires { o["expires"] = .double(e.timeIntervalSince1970) }
+            return (d.created, .object(o))
+        }
+        return ["shares": .array(rows.sorted { $0.0 < $1.0 }.map(\.1))]
     }
 
     func fetch(_ p: [String: JSONValue]) async throws -> JSONValue {

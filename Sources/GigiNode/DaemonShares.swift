@@ -31,15 +31,15 @@ extension GigiDaemon {
     }
 
     /// Records a share so a restarted daemon serves it again.
-    func persist(_ share: ActiveShare, paths: [String], words: Int, expires: Date?) {
+    func persist(shareID: String, code: String, ticket: String?, paths: [String], words: Int, expires: Date?) {
         let record = SavedShare(paths: paths, words: words,
-                                restore: ShareRestore(shareID: share.shareID, code: share.code, ticket: share.ticket),
+                                restore: ShareRestore(shareID: shareID, code: code, ticket: ticket),
                                 created: Date(), expires: expires)
         do {
             let table = try savedShares()
-            try node.index.store.write { txn in try table.put(record, for: share.shareID, in: txn) }
+            try node.index.store.write { txn in try table.put(record, for: shareID, in: txn) }
         } catch {
-            logger.warning("could not record share \(share.shareID) for restarts: \(error)")
+            logger.warning("could not record share \(shareID) for restarts: \(error)")
         }
     }
 

@@ -90,6 +90,16 @@ public final class GigiDaemon: Sendable {
         var expires: Date? = nil
     }
 
+    /// Shares asked for with "early": their code works while their paths are indexed.
+    let indexing = Locked<[String: IndexingShare]>([:])
+
+    struct IndexingShare: Sendable {
+        let share: AnnouncedShare
+        let paths: [String]
+        let created: Date
+        let expires: Date?
+    }
+
     private init(node: GigiNode, lock: DaemonLock, logger: Logger) {
         self.node = node
         self.lock = lock

@@ -167,6 +167,43 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(gone.status, 66, gone.stderr)
     }
 
+    /// `share` with "early" answers with the code before the paths are indexed (a GUI shows
+    /// it at once); `share_indexed` follows with the counts, and the code fetches the data.
+    /// A bad path still fails at once.
+    func testEarlyShareAnswersBeforeIndexing() throws {
+        let alice = try DaemonProcess(test: self, home: try home("alice"))
+        let bob = try DaemonProcess(test: self, home: try home("bob"))
+        let src = alice.home.deletingLastPathComponent().appendingPathComponent("early.bin")
+        try Data((0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) }).write(to: src)
+        let socket = alice.home.appendingPathComponent("gigi.sock").path
+        let events = RawControlClient(socket: socket)!
+        events.send(#"{"id":1,"method":"subscribe"}"#)
+        XCTAssertEqual(events.readLine()?["id"] as? Int, 1)
+        let control = RawControlClient(socket: socket)!
+        control.send(#"{"id":2,"method":"share","params":{"early":true,"paths":["\#(src.path)"]}}"#)
+        let reply = try XCTUnwrap(control.readLine()?["result"] as? [String: Any])
+        let code = try XCTUnwrap(reply["code"] as? String)
+        XCTAssertEqual(reply["indexing"] as? Bool, true)
+        XCTAssertNil(reply["manifest"])
+        var indexed: [String: Any]? = nil
+        while indexed == nil, let e = events.readLine() {
+            if e["event"] as? String == "share_indexed" { indexed = e }
+        }
+        let counts = try XCTUnwrap(indexed, "no share_indexed event")
+        XCTAssertEqual(counts["share"] as? String, reply["share"] as? String)
+        XCTAssertEqual(counts["bytes"] as? Int, 12 << 20)
+        XCTAssertEqual(counts["chunks"] as? Int, 48)
+        let dst = bob.home.deletingLastPathComponent().appendingPathComponent("dst")
+        let fetch = try bob.run(["fetch", "--json", "--peer", alice.loopbackAddress, "-o", dst.path, code])
+        XCTAssertEqual(fetch.status, 0, fetch.stderr)
+        XCTAssertEqual(try Data(contentsOf: dst.appendingPathComponent("early.bin")), try Data(contentsOf: src))
+        XCTAssertTrue(fetch.stdout.contains(try XCTUnwrap(counts["manifest"] as? String)), fetch.stdout)
+
+        control.send(#"{"id":3,"method":"share","params":{"early":true,"paths":["/nonexistent/gigi-early"]}}"#)
+        let bad = try XCTUnwrap(control.readLine()?["error"] as? [String: Any])
+        XCTAssertEqual(bad["exit_code"] as? Int, 66)
+    }
+
     func testSharesSurviveADaemonRestartUntilUnshared() throws {
         let aliceHome = try home("alice")
         var alice = try DaemonProcess(test: self, home: aliceHome)
