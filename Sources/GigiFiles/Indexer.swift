@@ -229,11 +229,17 @@ public final class Indexer: @unchecked Sendable {
                 (stamp, sha, chunks) = try r.get()
                 progress?(done + stamp.size, total)
             } else if deferDigests {
-                let digests = deferred ?? DeferredDigests(blockSize: buffers[0].count)
-                deferred = digests
-                let entry = entries.count
+                // (Made on the first file that turns out to need it: a share of small files has
+                // every digest at once, and fetchers get the complete manifest.)
+                var digests = deferred
+                let entry = entries.count, blockSize = buffers[0].count
                 (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total, smallBuffer: buffers[0], large: true,
-                                                    deferring: { digests.add(entry: entry, path: f.absolute, stamp: $0) })!
+                                                    deferring: { stamp in
+                    let d = digests ?? DeferredDigests(blockSize: blockSize)
+                    digests = d
+                    d.add(entry: entry, path: f.absolute, stamp: stamp)
+                })!
+                deferred = digests
             } else {
                 (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total)
             }

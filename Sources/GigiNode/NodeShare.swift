@@ -52,6 +52,14 @@ public struct PreparedShare: Sendable {
     let indexed: IndexedShare
     /// Paths skipped while indexing (sockets, devices, unfinished downloads).
     public let skipped: [String]
+
+    public var files: Int { indexed.manifest.fileCount }
+    public var directories: Int { indexed.manifest.entries.count - indexed.manifest.fileCount }
+    public var bytes: UInt64 { indexed.manifest.totalSize }
+    public var chunks: Int { indexed.manifest.totalChunks }
+    public var topNames: [String] { indexed.manifest.topLevelNames }
+    /// Whether large files' SHA-256 digests are still being computed (`provide` waits for them).
+    public var digestsPending: Bool { indexed.deferred != nil }
 }
 
 /// A share being served whose data may still be indexing (`GigiNode.announce`).

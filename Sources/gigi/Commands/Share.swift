@@ -124,23 +124,26 @@ struct Share: AsyncParsableCommand {
                 throw error
             }
             meter.finish()
+            for s in prepared.skipped {
+                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
+            }
+            if !global.json {
+                // (Chunks can be fetched from here on; large files' SHA-256 digests follow.)
+                let what = prepared.files == 1 && prepared.directories == 0
+                    ? "1 file" : "\(prepared.files) files in \(prepared.topNames.count) item\(prepared.topNames.count == 1 ? "" : "s")"
+                Console.out("Sharing \(what), \(ByteCount.text(prepared.bytes)) (\(prepared.chunks) chunks)"
+                            + (prepared.digestsPending ? "; SHA-256 still being computed." : "."))
+                if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
+            }
             let share: ActiveShare
             do { share = try await node.provide(announced, prepared) } catch {
                 await node.unshare(announced, reason: "indexing failed")
                 throw error
             }
-            for s in share.skipped {
-                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
-            }
             if global.json {
                 out.emit(["event": "indexed", "manifest": .string(share.manifestID),
                           "files": .int(share.files), "directories": .int(share.directories),
                           "bytes": .int(Int(share.bytes)), "chunks": .int(share.chunks)])
-            } else {
-                let what = share.files == 1 && share.directories == 0
-                    ? "1 file" : "\(share.files) files in \(share.topNames.count) item\(share.topNames.count == 1 ? "" : "s")"
-                Console.out("Sharing \(what), \(ByteCount.text(share.bytes)) (\(share.chunks) chunks).")
-                if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
             }
             try await serve(node: node, share: share, out: out, interrupt: interrupt)
         } catch {
