@@ -120,6 +120,23 @@ static void hash_parents(const uint8_t *cvs, size_t num_parents, const uint32_t 
     b3_hash_many()(ptrs, num_parents, 1, key, 0, false, flags | B3_PARENT, 0, 0, out);
 }
 
+/// Hashes the `n` chaining values at `cur` up the tree, level by level (pairs of nodes,
+/// an odd last node carried up: BLAKE3's left-filled tree), until at most `until` remain;
+/// `cur` and `next` alternate as buffers. Returns the buffer holding what remains.
+static uint8_t *reduce_cvs(uint8_t *cur, uint8_t *next, size_t n, size_t until, const uint32_t key[8],
+                           uint8_t flags) {
+    while (n > until) {
+        size_t pairs = n / 2;
+        hash_parents(cur, pairs, key, flags, next);
+        if (n & 1) memcpy(next + pairs * GIGI_BLAKE3_OUT_LEN, cur + (n - 1) * GIGI_BLAKE3_OUT_LEN, GIGI_BLAKE3_OUT_LEN);
+        n = pairs + (n & 1);
+        uint8_t *t = cur;
+        cur = next;
+        next = t;
+    }
+    return cur;
+}
+
 static void subtree_cv(const uint32_t key[8], uint8_t flags, const uint8_t *input, size_t num_chunks,
                        uint64_t counter, uint8_t out[32]) {
     if (num_chunks > SUBTREE_BATCH_CHUNKS) {
@@ -133,16 +150,7 @@ static void subtree_cv(const uint32_t key[8], uint8_t flags, const uint8_t *inpu
     uint8_t a[SUBTREE_BATCH_CHUNKS * GIGI_BLAKE3_OUT_LEN];
     uint8_t b[SUBTREE_BATCH_CHUNKS / 2 * GIGI_BLAKE3_OUT_LEN];
     hash_chunks(input, num_chunks, key, counter, flags, a);
-    uint8_t *cur = a, *next = b;
-    size_t n = num_chunks;
-    while (n > 1) {
-        hash_parents(cur, n / 2, key, flags, next);
-        uint8_t *t = cur;
-        cur = next;
-        next = t;
-        n /= 2;
-    }
-    memcpy(out, cur, 32);
+    memcpy(out, reduce_cvs(a, b, num_chunks, 1, key, flags), 32);
 }
 
 // ── Hasher ───────────────────────────────────────────────────────────────────
@@ -317,18 +325,7 @@ void gigi_blake3_hash(const void *input_void, size_t input_len, uint8_t out[GIGI
         output_t o = chunk_output(&last);
         output_chaining_value(&o, a + full * GIGI_BLAKE3_OUT_LEN);
     }
-    uint8_t *cur = a, *next = b;
-    size_t n = chunks;
-    while (n > 2) {
-        size_t pairs = n / 2;
-        hash_parents(cur, pairs, B3_IV, 0, next);
-        if (n & 1) memcpy(next + pairs * GIGI_BLAKE3_OUT_LEN, cur + (n - 1) * GIGI_BLAKE3_OUT_LEN, GIGI_BLAKE3_OUT_LEN);
-        n = pairs + (n & 1);
-        uint8_t *t = cur;
-        cur = next;
-        next = t;
-    }
-    output_t root = parent_output(cur, B3_IV, 0);
+    output_t root = parent_output(reduce_cvs(a, b, chunks, 2, B3_IV, 0), B3_IV, 0);
     output_root_bytes(&root, 0, out, GIGI_BLAKE3_OUT_LEN);
 }
 

@@ -118,7 +118,7 @@ public final class DownloadWriter: @unchecked Sendable {
             var st = stat()
             let t = Self.targetPath(manifest, root: root, rename: rename, i)
             if lstat(t, &st) != 0 && errno == ENOENT {
-                staging[i] = String(t[..<t.utf8.lastIndex(of: UInt8(ascii: "/"))!]) + "/" + Self.hiddenName(e.path + "/")
+                staging[i] = Self.hidden(beside: t, key: e.path + "/")
             }
         }
         self.staging = staging
@@ -148,12 +148,13 @@ public final class DownloadWriter: @unchecked Sendable {
         return root + "/" + p
     }
 
-    /// ".gigi-partial-" and 16 hex digits of the BLAKE3 of `key`: hidden, and short
-    /// enough beside any name of 255 bytes.
-    private static func hiddenName(_ key: String) -> String {
+    /// The path beside `target` named ".gigi-partial-" and 16 hex digits of the BLAKE3 of
+    /// `key`: hidden, and short enough beside any name of 255 bytes.
+    private static func hidden(beside target: String, key: String) -> String {
         var key = key
         let tag = key.withUTF8 { BLAKE3.hash(UnsafeRawBufferPointer($0)) }
-        return PathSafety.partialPrefix + Hex.encode(tag.bytes.prefix(8))
+        return String(target[..<target.utf8.lastIndex(of: UInt8(ascii: "/"))!]) + "/" + PathSafety.partialPrefix
+            + Hex.encode(tag.bytes.prefix(8))
     }
 
     /// Where entry `i` is while the download runs: inside its top's staging directory
@@ -167,7 +168,7 @@ public final class DownloadWriter: @unchecked Sendable {
         }
         let t = target(i)
         guard manifest.entries[i].kind == .file else { return t }
-        return String(t[..<t.utf8.lastIndex(of: UInt8(ascii: "/"))!]) + "/" + Self.hiddenName(manifest.entries[i].path)
+        return Self.hidden(beside: t, key: manifest.entries[i].path)
     }
 
     /// Whether entry `i` is built in a staging directory (renamed into place with its top).

@@ -66,7 +66,7 @@ public enum ShareClient {
         }
         let reply = try ShareWire.decode(r)
         if reply.kind == .reject {
-            throw reply.reason == "no such share" ? ShareLookupError.noSuchShare : SharePAKEError.wrongCode
+            throw reply.reason == ShareWire.noSuchShare ? ShareLookupError.noSuchShare : SharePAKEError.wrongCode
         }
         guard let pake = reply.pakeMessage else { throw SharePAKEError.protocolViolation("expected reply") }
         let (confirm, _) = try machine.receive(pake)
@@ -80,7 +80,7 @@ public enum ShareClient {
               let bytes = accept.manifest else {
             guard accept.kind == .reject else { throw SharePAKEError.protocolViolation("expected manifest") }
             // (The code was right, but the share ended while this side waited for the manifest.)
-            throw accept.reason == "no such share" ? ShareLookupError.noSuchShare : SharePAKEError.wrongCode
+            throw accept.reason == ShareWire.noSuchShare ? ShareLookupError.noSuchShare : SharePAKEError.wrongCode
         }
         guard Manifest.id(of: bytes) == mid else { throw ManifestError.malformed("manifest id does not match its bytes") }
         let manifest = try Manifest.decode(bytes)
@@ -94,7 +94,7 @@ public enum ShareClient {
                 }
                 let w = try ShareWire.decode(d)
                 if w.kind == .reject {
-                    if w.reason == "no such share" { throw ShareLookupError.noSuchShare }
+                    if w.reason == ShareWire.noSuchShare { throw ShareLookupError.noSuchShare }
                     throw DownloadError.peerFailed("the sender's file changed since it was shared; ask for a new share")
                 }
                 guard w.kind == .digests, let id = w.manifestID.flatMap({ Digest32(bytes: $0) }), let digests = w.digests else {
@@ -225,10 +225,10 @@ public final class Fetcher: @unchecked Sendable {
         let n = writer.map.totalChunks
         // A download started while the sharer's SHA-256 pass ran is recorded under the id
         // of the manifest with its digests zeroed.
-        let draftID = try? Manifest.id(of: offered.manifest.withoutDigests().encoded())
         if let index,
            let (id, rec) = try index.findDownload(manifestID: offered.manifestID, destination: writer.destination)
-               ?? draftID.flatMap({ try index.findDownload(manifestID: $0, destination: writer.destination) }),
+               ?? (try? Manifest.id(of: offered.manifest.withoutDigests().encoded()))
+                   .flatMap({ try index.findDownload(manifestID: $0, destination: writer.destination) }),
            rec.verified.count == n {
             recordID = id
             // Keep what was verified; take this run's way to the sharer.

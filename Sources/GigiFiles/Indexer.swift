@@ -117,12 +117,17 @@ public final class DeferredDigests: @unchecked Sendable {
     private let lock = NSLockLike()
     private var digests: [Int: Digest32] = [:]
     private var failure: IndexError?
+    private var queued = 0
     private let blockSize: Int
 
     init(blockSize: Int) { self.blockSize = blockSize }
 
+    /// Whether no pass was queued (every file was hashed whole).
+    var isEmpty: Bool { lock.withLock { queued == 0 } }
+
     /// Queues the SHA-256 of entry `entry`, the file at `path` as `stamp` describes it.
     func add(entry: Int, path: String, stamp: FileStamp) {
+        lock.withLock { queued += 1 }
         group.enter()
         queue.async { [self] in
             defer { group.leave() }
@@ -152,11 +157,11 @@ public final class DeferredDigests: @unchecked Sendable {
         defer { buf.deallocate() }
         var sha = SHA256(), total: UInt64 = 0
         while true {
-            let r = read(fd, buf.baseAddress!, buf.count)
-            if r < 0 { if errno == EINTR { continue }; return .failure(.unreadable(path, errno)) }
-            if r == 0 { break }
-            sha.update(UnsafeRawBufferPointer(rebasing: buf[0..<r]))
-            total += UInt64(r)
+            let n: Int
+            do { n = try Indexer.readFully(fd, into: buf, path: path) } catch { return .failure(error as? IndexError ?? .unreadable(path, EIO)) }
+            sha.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+            total += UInt64(n)
+            if n < buf.count { break }
         }
         guard total == stamp.size, FileStamp.current(fd: fd) == stamp else { return .failure(.changedWhileIndexing(path)) }
         return .success(sha.finalize())
@@ -215,7 +220,7 @@ public final class Indexer: @unchecked Sendable {
         var done: UInt64 = 0
         var entries: [ManifestEntry] = []
         var sources: [Int: ShareSource] = [:]
-        var deferred: DeferredDigests? = nil
+        let deferred = deferDigests ? DeferredDigests(blockSize: buffers[0].count) : nil
         let small = hashSmallFiles(found)
         for (k, f) in found.enumerated() {
             let mode = UInt32(f.st.st_mode) & 0o777
@@ -228,18 +233,10 @@ public final class Indexer: @unchecked Sendable {
             if let r = small[k] {
                 (stamp, sha, chunks) = try r.get()
                 progress?(done + stamp.size, total)
-            } else if deferDigests {
-                // (Made on the first file that turns out to need it: a share of small files has
-                // every digest at once, and fetchers get the complete manifest.)
-                var digests = deferred
-                let entry = entries.count, blockSize = buffers[0].count
+            } else if let deferred {
+                let entry = entries.count
                 (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total, smallBuffer: buffers[0], large: true,
-                                                    deferring: { stamp in
-                    let d = digests ?? DeferredDigests(blockSize: blockSize)
-                    digests = d
-                    d.add(entry: entry, path: f.absolute, stamp: stamp)
-                })!
-                deferred = digests
+                                                    deferring: { deferred.add(entry: entry, path: f.absolute, stamp: $0) })!
             } else {
                 (stamp, sha, chunks) = try hashFile(f.absolute, done: done, total: total)
             }
@@ -249,7 +246,10 @@ public final class Indexer: @unchecked Sendable {
                                          mtime: stamp.mtime, mtimeNanos: stamp.mtimeNanos,
                                          sha256: sha.bytes, chunkHashes: chunks))
         }
-        return try IndexedShare(manifest: Manifest(entries: entries, chunkSize: chunkSize), sources: sources, deferred: deferred)
+        // (A share whose files all fit in a block has every digest now: fetchers get the
+        // complete manifest.)
+        return try IndexedShare(manifest: Manifest(entries: entries, chunkSize: chunkSize), sources: sources,
+                                deferred: deferred?.isEmpty == false ? deferred : nil)
     }
 
     typealias Hashed = Result<(FileStamp, Digest32, [UInt8]), Error>
@@ -344,10 +344,10 @@ public final class Indexer: @unchecked Sendable {
         let (size, sha): (UInt64, Digest32)
         if before.size < UInt64(blockSize) {
             // Small: one read (one more byte to see the end), both hashes here.
-            var n = try readFully(fd, into: smallBuffer, path: path)
+            var n = try Self.readFully(fd, into: smallBuffer, path: path)
             if n == blockSize {
                 var extra: UInt8 = 0
-                n += try withUnsafeMutableBytes(of: &extra) { try readFully(fd, into: $0, path: path) }   // it grew: caught below
+                n += try withUnsafeMutableBytes(of: &extra) { try Self.readFully(fd, into: $0, path: path) }   // it grew: caught below
             }
             let block = UnsafeRawBufferPointer(rebasing: smallBuffer[0..<min(n, blockSize)])
             appendChunkHashes(block, to: &chunks)
@@ -415,7 +415,7 @@ public final class Indexer: @unchecked Sendable {
         while true {
             stage.free.wait()
             let n: Int
-            do { n = try readFully(fd, into: bufs[k & 1], path: path) } catch { failure = error; n = 0 }
+            do { n = try Self.readFully(fd, into: bufs[k & 1], path: path) } catch { failure = error; n = 0 }
             if n > 0 { appendChunkHashes(UnsafeRawBufferPointer(rebasing: bufs[k & 1][0..<n]), to: &chunks) }
             stage.lengths[k & 1] = n
             stage.filled.signal()
@@ -440,7 +440,7 @@ public final class Indexer: @unchecked Sendable {
                                  chunks: inout [UInt8], done: UInt64, total: UInt64) throws -> UInt64 {
         var offset: UInt64 = 0
         while true {
-            let n = try readFully(fd, into: buf, path: path)
+            let n = try Self.readFully(fd, into: buf, path: path)
             if n > 0 { appendChunkHashes(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to: &chunks) }
             offset += UInt64(n)
             progress?(done + offset, total)
@@ -448,7 +448,8 @@ public final class Indexer: @unchecked Sendable {
         }
     }
 
-    private func readFully(_ fd: Int32, into buf: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+    /// Fills `buf` from `fd` (fewer bytes only at the end of the file); the bytes read.
+    static func readFully(_ fd: Int32, into buf: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
         var got = 0
         while got < buf.count {
             let r = read(fd, buf.baseAddress! + got, buf.count - got)

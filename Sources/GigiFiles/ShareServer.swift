@@ -138,7 +138,7 @@ public actor ShareServer {
         st.digestWaiting = []
         shares[shareID] = st
         for w in waiting { w.resume(returning: nil) }
-        for w in digestWaiting { w.resume(returning: .failure(DigestFailure(reason: "no such share"))) }
+        for w in digestWaiting { w.resume(returning: .failure(DigestFailure(reason: ShareWire.noSuchShare))) }
         emit.yield(.closed(reason: reason))
     }
 
@@ -155,7 +155,7 @@ public actor ShareServer {
 
     /// The deferred digests, once in.
     private func digestsResult(_ shareID: [UInt8]) async -> Result<IndexedShare, DigestFailure> {
-        guard let st = shares[shareID], !st.closed else { return .failure(DigestFailure(reason: "no such share")) }
+        guard let st = shares[shareID], !st.closed else { return .failure(DigestFailure(reason: ShareWire.noSuchShare)) }
         if let r = st.digests { return r }
         return await withCheckedContinuation { c in shares[shareID]?.digestWaiting.append(c) }
     }
@@ -243,10 +243,7 @@ public actor ShareServer {
                 throw SharePAKEError.protocolViolation("expected hello")
             }
             guard let share = await lookup(selector: selector), let secret = share.secrets[selector] else {
-                var reject = ShareWire(kind: .reject)
-                reject.reason = "no such share"
-                try await stream.writeMessage(reject.encoded())
-                try await stream.closeWrite()
+                try await refuse(stream, ShareWire.noSuchShare)
                 return
             }
             selectorForFailure = selector
@@ -262,10 +259,7 @@ public actor ShareServer {
             selectorForFailure = nil
             // (A share added before its indexing finished: the manifest follows when it does.)
             guard await indexedData(share.shareID) != nil, let offered = await offer(share.shareID) else {
-                var reject = ShareWire(kind: .reject)
-                reject.reason = "no such share"
-                try await stream.writeMessage(reject.encoded())
-                try await stream.closeWrite()
+                try await refuse(stream, ShareWire.noSuchShare)
                 return
             }
             await grant(peer: remoteName, manifest: offered.id)
@@ -283,21 +277,23 @@ public actor ShareServer {
                     digests.digests = complete.manifest.fileDigests
                     try await stream.writeMessage(digests.encoded())
                 case .failure(let f):
-                    var reject = ShareWire(kind: .reject)
-                    reject.reason = f.reason
-                    try await stream.writeMessage(reject.encoded())
+                    try await stream.writeMessage(ShareWire.reject(f.reason).encoded())
                 }
             }
             try await stream.closeWrite()
         } catch {
             if let selector = selectorForFailure {
                 await recordFailure(selector: selector, peer: remoteName)
-                var reject = ShareWire(kind: .reject)
-                reject.reason = "wrong code"
-                try? await stream.writeMessage(reject.encoded())
+                try? await stream.writeMessage(ShareWire.reject(ShareWire.wrongCode).encoded())
             }
             await stream.reset()
         }
+    }
+
+    /// Refuses a share stream: a reject with `reason`, then the end of our side.
+    private nonisolated func refuse(_ stream: TransferStream, _ reason: String) async throws {
+        try await stream.writeMessage(ShareWire.reject(reason).encoded())
+        try await stream.closeWrite()
     }
 
     /// Serves one `/gigi/chunks/1.0.0` stream.

@@ -58,6 +58,17 @@ public struct ShareWire: Codable, Equatable, Sendable {
 
     public init(kind: Kind) { self.kind = kind }
 
+    /// A reject with `reason` (`noSuchShare`, `wrongCode`, or why the digests failed).
+    public static func reject(_ reason: String) -> ShareWire {
+        var w = ShareWire(kind: .reject)
+        w.reason = reason
+        return w
+    }
+
+    /// Reject reasons the fetcher tells apart: the share is gone (or never was), the code was wrong.
+    public static let noSuchShare = "no such share"
+    public static let wrongCode = "wrong code"
+
     public static let maxHandshakeSize = 4096
     public static let maxAcceptSize = Manifest.maxEncodedSize + 4096
 

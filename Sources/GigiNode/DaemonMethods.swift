@@ -74,13 +74,17 @@ extension GigiDaemon {
         if let expires { scheduleExpiry(shareID: id, at: expires) }
         bus.publish("share_added", ["share": .string(id), "indexing": true])
         Task { await self.finishIndexing(announced, paths: paths, expires: expires) }
-        var o: [String: JSONValue] = [
-            "share": .string(id), "code": .string(announced.code), "indexing": true,
-            "paths": .array(paths.map(JSONValue.string)), "peer": .string(node.peerID),
-            "addrs": .array(await node.dialableAddresses().map(JSONValue.string)),
-        ]
-        if let t = announced.ticket { o["ticket"] = .string(t) }
+        var o = Self.json(indexing: announced, paths: paths, peer: node.peerID)
+        o["addrs"] = .array(await node.dialableAddresses().map(JSONValue.string))
         return .object(o)
+    }
+
+    /// What the API says of a share still being indexed (no counts yet).
+    static func json(indexing s: AnnouncedShare, paths: [String], peer: String) -> [String: JSONValue] {
+        var o: [String: JSONValue] = ["share": .string(s.shareID), "code": .string(s.code), "indexing": true,
+                                      "paths": .array(paths.map(JSONValue.string)), "peer": .string(peer)]
+        if let t = s.ticket { o["ticket"] = .string(t) }
+        return o
     }
 
     /// Indexes an early share and gives it its data (unless it was unshared meanwhile).
@@ -157,10 +161,8 @@ extension GigiDaemon {
             return (d.created, .object(o))
         }
         rows += indexing.withLock { Array($0.values) }.map { d in
-            var o: [String: JSONValue] = ["share": .string(d.share.shareID), "code": .string(d.share.code), "indexing": true,
-                                          "paths": .array(d.paths.map(JSONValue.string)), "peer": .string(node.peerID),
-                                          "created": .double(d.created.timeIntervalSince1970)]
-            if let t = d.share.ticket { o["ticket"] = .string(t) }
+            var o = Self.json(indexing: d.share, paths: d.paths, peer: node.peerID)
+            o["created"] = .double(d.created.timeIntervalSince1970)
             if let e = d.expires { o["expires"] = .double(e.timeIntervalSince1970) }
             return (d.created, .object(o))
         }

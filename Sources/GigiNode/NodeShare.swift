@@ -17,8 +17,6 @@ public struct ShareRequest: Sendable {
     public var ticket: Bool
     /// Serve again under an earlier share's id, code and ticket secret (a daemon restarting).
     public var restore: ShareRestore?
-    /// The paths already indexed (`GigiNode.index`, e.g. while the node was starting).
-    public var prepared: PreparedShare?
 
     public init(paths: [String], words: Int = ShareCode.defaultWords, ticket: Bool = false,
                 restore: ShareRestore? = nil) {
@@ -128,8 +126,7 @@ extension GigiNode {
     /// (bytes hashed, bytes total) while indexing.
     public func share(_ request: ShareRequest,
                       progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> ActiveShare {
-        let prepared: PreparedShare
-        if let p = request.prepared { prepared = p } else { prepared = try await Self.index(request.paths, progress: progress) }
+        let prepared = try await Self.index(request.paths, progress: progress)
         return try await provide(try await announce(request), prepared)
     }
 
@@ -188,33 +185,33 @@ extension GigiNode {
                 logger.warning("could not add the share to the chunk index: \(error)")
             }
         }
-        let entries = indexed.manifest.entries
+        let m = indexed.manifest
         return ActiveShare(code: announced.code, ticket: announced.ticket, shareID: announced.shareID,
-                           manifestID: indexed.manifestID.hex,
-                           files: entries.filter { $0.kind == .file }.count,
-                           directories: entries.filter { $0.kind == .directory }.count,
-                           bytes: indexed.manifest.totalSize, chunks: indexed.manifest.totalChunks,
-                           topNames: indexed.manifest.topLevelNames, skipped: skipped, secretBits: announced.secretBits)
+                           manifestID: indexed.manifestID.hex, files: m.fileCount, directories: m.entries.count - m.fileCount,
+                           bytes: m.totalSize, chunks: m.totalChunks, topNames: m.topLevelNames, skipped: skipped,
+                           secretBits: announced.secretBits)
     }
 
     /// Fails as `index` would on a missing path, one that is neither a regular file nor
     /// a directory, or two with the same name; quick (nothing is read).
     public static func checkSharePaths(_ paths: [String]) throws {
-        for p in paths where !FileManager.default.fileExists(atPath: p) {
-            throw GigiNodeError.notFound(p)
-        }
+        try requireExisting(paths)
         try Indexer.checkTopLevel(paths)
     }
 
-    /// Indexes `paths` for `share` (`ShareRequest.prepared`); needs no node, so it can
+    private static func requireExisting(_ paths: [String]) throws {
+        for p in paths where !FileManager.default.fileExists(atPath: p) {
+            throw GigiNodeError.notFound(p)
+        }
+    }
+
+    /// Indexes `paths` for `provide`; needs no node, so it can
     /// run while one starts. `progress` gets (bytes hashed, bytes total).
     /// `deferDigests`: large files' SHA-256 passes run after their BLAKE3 pass returns (see
     /// `provide`), so chunks can be served before those digests are known.
     public static func index(_ paths: [String], deferDigests: Bool = false,
                              progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> PreparedShare {
-        for p in paths where !FileManager.default.fileExists(atPath: p) {
-            throw GigiNodeError.notFound(p)
-        }
+        try requireExisting(paths)
         return try await runBlocking {
             let indexer = Indexer()
             indexer.progress = progress

@@ -117,26 +117,24 @@ struct Share: AsyncParsableCommand {
                     if let t = announced.ticket { Console.out("Ticket (no code needed):   gigi fetch \(t)") }
                 }
             }
-            let prepared: PreparedShare
-            do { prepared = try await indexing.value } catch {
-                meter.finish()
-                await node.unshare(announced, reason: "indexing failed")
-                throw error
-            }
-            meter.finish()
-            for s in prepared.skipped {
-                FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
-            }
-            if !global.json {
-                // (Chunks can be fetched from here on; large files' SHA-256 digests follow.)
-                let what = prepared.files == 1 && prepared.directories == 0
-                    ? "1 file" : "\(prepared.files) files in \(prepared.topNames.count) item\(prepared.topNames.count == 1 ? "" : "s")"
-                Console.out("Sharing \(what), \(ByteCount.text(prepared.bytes)) (\(prepared.chunks) chunks)"
-                            + (prepared.digestsPending ? "; SHA-256 still being computed." : "."))
-                if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
-            }
             let share: ActiveShare
-            do { share = try await node.provide(announced, prepared) } catch {
+            do {
+                let prepared = try await indexing.value
+                meter.finish()
+                for s in prepared.skipped {
+                    FileHandle.standardError.write(Data("gigi: skipped \(TerminalSafe.escape(s)) (not a regular file or directory, or an unfinished download)\n".utf8))
+                }
+                if !global.json {
+                    // (Chunks can be fetched from here on; large files' SHA-256 digests follow.)
+                    let what = prepared.files == 1 && prepared.directories == 0
+                        ? "1 file" : "\(prepared.files) files in \(prepared.topNames.count) item\(prepared.topNames.count == 1 ? "" : "s")"
+                    Console.out("Sharing \(what), \(ByteCount.text(prepared.bytes)) (\(prepared.chunks) chunks)"
+                                + (prepared.digestsPending ? "; SHA-256 still being computed." : "."))
+                    if !keep { Console.out("Waiting for one fetch; Ctrl-C stops sharing.") }
+                }
+                share = try await node.provide(announced, prepared)
+            } catch {
+                meter.finish()
                 await node.unshare(announced, reason: "indexing failed")
                 throw error
             }
